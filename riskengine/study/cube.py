@@ -1,0 +1,219 @@
+"""The cube's schema: the full-shape template, and the values of one finished cell.
+
+Dimensions: ``site``, the grid axes (``sensor_latency_s``, ``fuel_margin_pct``, extras), ``outcome``,
+``quantile`` (and ``sample`` if the spec retains samples). See :func:`build_template` for variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from riskengine.study.aggregate import (
+    HISTOGRAM_DESCRIPTION,
+    INTERVAL_CONFIDENCE,
+    INTERVAL_METHOD,
+    CellTotals,
+    quantiles_from_hist,
+    wilson_interval,
+)
+from riskengine.study.kernel import METRIC_UNITS, METRICS, Kernel
+from riskengine.study.plan import StudyPlan
+from riskengine.study.spec import MARGIN_AXIS
+
+KEY_DERIVATION = (
+    "cell_key = fold_in(fold_in(PRNGKey(seed), site_index), grid_flat_index); "
+    "sample key = fold_in(cell_key, sample_index); grid_flat_index is the C-order index over the grid axes"
+)
+
+
+def quantile_var(metric: str) -> str:
+    """Cube variable holding a metric's quantiles: ``touchdown_vertical_speed_mps`` ->
+    ``touchdown_vertical_speed_quantile``."""
+    base = metric.rsplit("_", 1)[0]
+    return f"{base}_quantile"
+
+
+def sample_var(metric: str) -> str:
+    return f"sample_{metric.rsplit('_', 1)[0]}"
+
+
+def _strings(values: Any) -> np.ndarray:
+    # Object arrays are written as zarr v3 variable-length strings (fixed-width <U has no v3 spec).
+    return np.array(list(values), dtype=object)
+
+
+def build_template(
+    plan: StudyPlan,
+    kernel: Kernel,
+    need_kg: Mapping[str, float],
+    attrs: Mapping[str, Any],
+) -> tuple[xr.Dataset, dict[str, tuple[int, ...]]]:
+    """The empty cube (NaN / 0 / False everywhere a cell goes) and each variable's zarr chunk shape."""
+    spec = plan.spec
+    params = kernel.parameters()
+    grid_dims = ("site", *spec.grid)
+    shape = plan.shape
+    one_cell = (1,) * len(grid_dims)
+    coords: dict[str, Any] = {
+        "site": ("site", _strings(spec.sites), {"long_name": "landing site"}),
+        "outcome": (
+            "outcome",
+            _strings(kernel.outcomes),
+            {"long_name": "trajectory outcome", "success_outcome": kernel.success_outcome},
+        ),
+        "quantile": ("quantile", np.array(spec.quantiles), {"long_name": "quantile level", "units": "1"}),
+    }
+    for axis, values in spec.grid.items():
+        info = params[axis]
+        coords[axis] = (
+            axis,
+            np.array(values, dtype=np.float64),
+            {
+                "units": info.unit,
+                "long_name": info.description or axis,
+                "valid_min": info.low,
+                "valid_max": info.high,
+            },
+        )
+
+    def full(extra: tuple[int, ...], fill: Any, dtype: Any) -> np.ndarray:
+        return np.full(shape + extra, fill, dtype=dtype)
+
+    interval_attrs = {
+        "units": "1",
+        "interval_method": INTERVAL_METHOD,
+        "confidence_level": INTERVAL_CONFIDENCE,
+    }
+    data: dict[str, Any] = {
+        "p_success": (
+            grid_dims,
+            full((), np.nan, np.float64),
+            {
+                "long_name": f"probability of outcome '{kernel.success_outcome}'",
+                "units": "1",
+                "ancillary_variables": "p_success_lo p_success_hi n",
+            },
+        ),
+        "p_success_lo": (
+            grid_dims,
+            full((), np.nan, np.float64),
+            {"long_name": "lower end of the 95 % interval", **interval_attrs},
+        ),
+        "p_success_hi": (
+            grid_dims,
+            full((), np.nan, np.float64),
+            {"long_name": "upper end of the 95 % interval", **interval_attrs},
+        ),
+        "n": (grid_dims, full((), 0, np.int64), {"long_name": "samples used", "units": "1"}),
+        "stopped_early": (
+            grid_dims,
+            full((), False, bool),
+            {"long_name": "cell stopped early (interval narrow enough)"},
+        ),
+        "count": (
+            (*grid_dims, "outcome"),
+            full((len(kernel.outcomes),), 0, np.int64),
+            {"long_name": "trajectories per outcome", "units": "1"},
+        ),
+    }
+    for metric in METRICS:
+        data[quantile_var(metric)] = (
+            (*grid_dims, "quantile"),
+            full((len(spec.quantiles),), np.nan, np.float64),
+            {
+                "long_name": f"quantiles of {metric.rsplit('_', 1)[0].replace('_', ' ')} over trajectories where defined",
+                "units": METRIC_UNITS[metric],
+                "estimator": HISTOGRAM_DESCRIPTION,
+            },
+        )
+    if spec.retain_samples:
+        coords["sample"] = (
+            "sample",
+            np.arange(spec.retain_samples),
+            {"long_name": "sample index within the cell"},
+        )
+        data["sample_outcome"] = (
+            (*grid_dims, "sample"),
+            full((spec.retain_samples,), -1, np.int32),
+            {
+                "long_name": "outcome index of retained samples (-1: not run)",
+                "flag_meanings": " ".join(kernel.outcomes),
+            },
+        )
+        for metric in METRICS:
+            data[sample_var(metric)] = (
+                (*grid_dims, "sample"),
+                full((spec.retain_samples,), np.nan, np.float64),
+                {"long_name": f"{metric} of retained samples", "units": METRIC_UNITS[metric]},
+            )
+    need = np.array([need_kg[s] for s in spec.sites], dtype=np.float64)
+    margins = np.array(spec.grid[MARGIN_AXIS], dtype=np.float64)
+    data["nominal_propellant_need_kg"] = (
+        ("site",),
+        need,
+        {
+            "long_name": "propellant the nominal descent needs at the site (computed by the engine)",
+            "units": "kg",
+        },
+    )
+    data["propellant_loaded_kg"] = (
+        ("site", MARGIN_AXIS),
+        need[:, None] * (1.0 + margins[None, :] / 100.0),
+        {"long_name": "propellant loaded: nominal need x (1 + fuel_margin_pct / 100)", "units": "kg"},
+    )
+    ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))
+    chunks: dict[str, tuple[int, ...]] = {}
+    for name, var in ds.data_vars.items():
+        if var.dims[: len(grid_dims)] == grid_dims:
+            chunks[str(name)] = one_cell + tuple(var.shape[len(grid_dims) :])
+    return ds, chunks
+
+
+def global_attrs(plan: StudyPlan, provenance: Mapping[str, Any]) -> dict[str, Any]:
+    spec = plan.spec
+    return {
+        "Conventions": "CF-1.10",
+        "title": f"Landing-risk cube: {spec.name}",
+        "summary": spec.description or "Monte Carlo landing success probability per site and grid cell",
+        "source": f"riskengine {provenance.get('riskengine_version', '?')} Monte Carlo study",
+        "interval_method": INTERVAL_METHOD,
+        "interval_confidence": INTERVAL_CONFIDENCE,
+        "samples_per_cell": spec.samples_per_cell,
+        "early_stopping": spec.early_stopping.model_dump_json() if spec.early_stopping else "none",
+        "key_derivation": KEY_DERIVATION,
+        "piece_size": plan.piece_size,
+        "batch_size": plan.batch_size,
+        "histogram": HISTOGRAM_DESCRIPTION,
+        **provenance,
+    }
+
+
+def cell_values(
+    totals: CellTotals,
+    plan: StudyPlan,
+    success_index: int,
+    retained: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """Values of one finished cell, keyed by cube variable."""
+    k = int(totals.counts[success_index])
+    lo, hi = wilson_interval(k, totals.n)
+    out: dict[str, Any] = {
+        "p_success": k / totals.n if totals.n else np.nan,
+        "p_success_lo": float(lo),
+        "p_success_hi": float(hi),
+        "n": totals.n,
+        "stopped_early": totals.stopped,
+        "count": totals.counts,
+    }
+    for i, metric in enumerate(METRICS):
+        out[quantile_var(metric)] = quantiles_from_hist(totals.hist[i], plan.spec.quantiles)
+    if retained is not None:
+        outcome, metrics = retained
+        out["sample_outcome"] = outcome
+        for i, metric in enumerate(METRICS):
+            out[sample_var(metric)] = metrics[:, i]
+    return out

@@ -1,0 +1,48 @@
+"""Settings of the study engine, read from the environment once, on first use (never at import).
+
+``RISKENGINE_DATA_DIR``    where caches live (default ``~/.cache/riskengine``); the JAX persistent
+                           compilation cache is ``<data_dir>/jax-cache``.
+``RISKENGINE_CONFIG_DIR``  the ``configs/`` tree holding ``studies/*.yaml`` (default: the repository's).
+``RAY_ADDRESS``            join this Ray cluster instead of starting an embedded local instance.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    data_dir: Path
+    config_dir: Path
+    ray_address: str | None
+
+    @property
+    def jax_cache_dir(self) -> Path:
+        return self.data_dir / "jax-cache"
+
+    @property
+    def studies_dir(self) -> Path:
+        return self.config_dir / "studies"
+
+
+def settings_from_env(environ: dict[str, str] | None = None) -> StudySettings:
+    """Build settings from a mapping (the process environment by default); a seam for tests."""
+    env = dict(os.environ) if environ is None else environ
+    default_data = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "riskengine"
+    return StudySettings(
+        data_dir=Path(env.get("RISKENGINE_DATA_DIR", default_data)),
+        config_dir=Path(env.get("RISKENGINE_CONFIG_DIR", _REPO_CONFIGS)),
+        ray_address=env.get("RAY_ADDRESS") or None,
+    )
+
+
+@functools.cache
+def get_settings() -> StudySettings:
+    """The process's settings, read once."""
+    return settings_from_env()

@@ -1,0 +1,97 @@
+"""The per-chunk work: a pure function of (kernel, spec, chunk task), run on a worker.
+
+:func:`run_chunk` evaluates every piece of a chunk in batches aligned to absolute sample indices
+(see :data:`riskengine.study.plan.MAX_BATCH`), applies early stopping at the spec's fixed checkpoints,
+and returns compact aggregates (counts and histograms), never per-trajectory arrays unless the spec
+asks for retained samples.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskengine.study.aggregate import PieceAggregate, aggregate_batch, stop_point
+from riskengine.study.kernel import METRICS, CellRef, Kernel, SampleBatch
+from riskengine.study.plan import ChunkTask, PieceTask, cell_key
+from riskengine.study.spec import StudySpec
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What a chunk task sends back: one aggregate per piece, plus where and how long it ran."""
+
+    chunk_id: int
+    pieces: tuple[PieceAggregate, ...]
+    pid: int
+    node_id: str
+    wall_s: float
+
+    @property
+    def samples(self) -> int:
+        return sum(p.n for p in self.pieces)
+
+
+def _simulate_range(
+    kernel: Kernel, spec: StudySpec, cell: CellRef, start: int, stop: int, batch_size: int
+) -> SampleBatch:
+    """Samples ``[start, stop)`` of ``cell``, computed in batches ``[k*B, (k+1)*B)``."""
+    key = cell_key(spec.seed, cell.site_index, cell.grid_flat)
+    outs: list[SampleBatch] = []
+    first = (start // batch_size) * batch_size
+    for b0 in range(first, stop, batch_size):
+        index = np.arange(b0, b0 + batch_size, dtype=np.int32)
+        res = kernel.simulate(spec, cell, key, index)
+        lo, hi = max(start, b0) - b0, min(stop, b0 + batch_size) - b0
+        outs.append(
+            SampleBatch(
+                np.asarray(res.outcome)[lo:hi],
+                {m: np.asarray(res.metrics[m], dtype=np.float64)[lo:hi] for m in METRICS},
+            )
+        )
+    return SampleBatch(
+        np.concatenate([o.outcome for o in outs]),
+        {m: np.concatenate([o.metrics[m] for o in outs]) for m in METRICS},
+    )
+
+
+def run_piece(
+    kernel: Kernel, spec: StudySpec, cell: CellRef, task: PieceTask, batch_size: int
+) -> PieceAggregate:
+    batch = _simulate_range(kernel, spec, cell, task.start, task.stop, batch_size)
+    n_out = len(kernel.outcomes)
+    stopped = False
+    es = spec.early_stopping
+    if es is not None:
+        success = batch.outcome == kernel.outcomes.index(kernel.success_outcome)
+        at = stop_point(success, task.start, task.prior_successes, es.target_width, es.check_every)
+        if at is not None:
+            batch = batch.take(at - task.start)
+            stopped = at < spec.samples_per_cell
+    agg = aggregate_batch(task.cell, task.piece, batch, n_out, stopped=stopped)
+    keep = max(0, min(spec.retain_samples, task.start + len(batch)) - task.start)
+    if keep:
+        return PieceAggregate(
+            agg.cell, agg.piece, agg.n, agg.counts, agg.hist, agg.stopped, batch.take(keep), task.start
+        )
+    return agg
+
+
+def run_chunk(
+    kernel: Kernel, spec: StudySpec, cells: dict[int, CellRef], task: ChunkTask, batch_size: int
+) -> ChunkResult:
+    """Run one chunk. ``cells`` maps the chunk's cell indices to their :class:`CellRef`."""
+    t0 = time.perf_counter()
+    pieces = tuple(run_piece(kernel, spec, cells[p.cell], p, batch_size) for p in task.pieces)
+    return ChunkResult(task.chunk_id, pieces, os.getpid(), _node_id(), time.perf_counter() - t0)
+
+
+def _node_id() -> str:
+    ray = sys.modules.get("ray")  # never import Ray just to ask: the in-process executor runs without it
+    if ray is not None and ray.is_initialized():
+        return str(ray.get_runtime_context().get_node_id())
+    return "local"
