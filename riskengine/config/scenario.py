@@ -1,0 +1,238 @@
+"""A scenario: which vehicle, sensor suite and guidance fly, with overrides; built into core Params per site."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from riskengine.config.errors import config_error
+from riskengine.config.models import (
+    AltimeterSpec,
+    BodySpec,
+    GuidanceSpec,
+    ImuSpec,
+    NavigationSpec,
+    SensorSuiteSpec,
+    SimSpec,
+    SiteSpec,
+    TerrainSpec,
+    VehicleSpec,
+    check_period_multiple,
+)
+from riskengine.config.parameters import FUEL_MARGIN, GROUPS, PARAMETERS, resolve_path
+from riskengine.config.presets import load_preset
+from riskengine.config.terrain_grid import terrain_grids
+from riskengine.core import (
+    AltimeterParams,
+    BodyParams,
+    GuidanceParams,
+    ImuParams,
+    NavigationParams,
+    Outcome,
+    Params,
+    SimParams,
+    TerrainParams,
+    VehicleParams,
+    simulate,
+)
+from riskengine.errors import ConfigError
+
+_PARAM_CLASSES: dict[str, type] = {
+    "vehicle": VehicleParams,
+    "altimeter": AltimeterParams,
+    "imu": ImuParams,
+    "navigation": NavigationParams,
+    "guidance": GuidanceParams,
+    "sim": SimParams,
+}
+
+
+class ScenarioSpec(BaseModel):
+    """Vehicle, sensor suite and guidance presets plus parameter overrides (``{path: value}``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vehicle: str = Field("m1_class", description="Vehicle preset (configs/vehicles)")
+    sensors: str = Field("lrf_nominal", description="Sensor suite preset: altimeter, IMU, navigation (configs/sensors)")
+    guidance: str = Field("standard", description="Guidance preset (configs/guidance)")
+    sim: SimSpec = SimSpec()
+    overrides: dict[str, float] = Field(default_factory=dict, description="Parameter path -> value, e.g. navigation.gate_sigma")
+
+    @field_validator("overrides")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, value in v.items():
+            path = resolve_path(name, f"overrides.{name}")
+            PARAMETERS[path].check(value, f"overrides.{name}")
+            out[path] = value
+        return out
+
+
+def _values(model: BaseModel, group: str) -> dict[str, float]:
+    return {f"{group}.{k}": float(v) for k, v in model.model_dump().items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _revalidate(model_cls: type[BaseModel], base: BaseModel, group: str, values: Mapping[str, float]) -> Any:
+    data = base.model_dump()
+    data.update({k.split(".", 1)[1]: v for k, v in values.items() if k.startswith(group + ".")})
+    try:
+        return model_cls.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise config_error(exc, f"{group} parameters", prefix=group) from exc
+
+
+@functools.lru_cache(maxsize=256)
+def _site(site: str) -> SiteSpec:
+    return load_preset("sites", site, SiteSpec)
+
+
+def resolved_values(scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Every scalar parameter for this scenario at ``site``: presets, then the site's guidance overrides,
+    then the scenario's overrides, then the cell's ``assignments``. ``fuel_margin_pct`` is kept as a key."""
+    site_spec = _site(site)
+    values: dict[str, float] = {}
+    values |= _values(load_preset("vehicles", scenario.vehicle, VehicleSpec), "vehicle")
+    suite = load_preset("sensors", scenario.sensors, SensorSuiteSpec)
+    values |= _values(suite.altimeter, "altimeter") | _values(suite.imu, "imu") | _values(suite.navigation, "navigation")
+    values |= _values(load_preset("guidance", scenario.guidance, GuidanceSpec), "guidance")
+    values |= _values(scenario.sim, "sim")
+    values |= _values(site_spec.terrain, "terrain")
+    for name, value in site_spec.guidance_overrides.items():
+        path = resolve_path(name if "." in name else f"guidance.{name}", f"sites.{site}.guidance_overrides.{name}")
+        values[path] = float(value)
+    values |= dict(scenario.overrides)
+    for name, value in (assignments or {}).items():
+        path = resolve_path(name, name)
+        PARAMETERS[path].check(float(value), name)
+        values[path] = float(value)
+    return values
+
+
+def _params_from_values(values: Mapping[str, float], site: str) -> Params:
+    site_spec = _site(site)
+    groups: dict[str, Any] = {}
+    specs: dict[str, BaseModel] = {}
+    for group, model_cls in GROUPS.items():
+        if group == "terrain":
+            continue
+        defaults = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith(group + ".")}
+        try:
+            specs[group] = model_cls.model_validate(defaults)
+        except pydantic.ValidationError as exc:
+            raise config_error(exc, f"{group} parameters", prefix=group) from exc
+    terrain_spec: TerrainSpec = _revalidate(TerrainSpec, site_spec.terrain, "terrain", values)
+    sim: SimSpec = specs["sim"]  # type: ignore[assignment]
+    alt: AltimeterSpec = specs["altimeter"]  # type: ignore[assignment]
+    gd: GuidanceSpec = specs["guidance"]  # type: ignore[assignment]
+    check_period_multiple("altimeter.period_s", alt.period_s, sim.dt_s)
+    check_period_multiple("guidance.guidance_period_s", gd.guidance_period_s, sim.dt_s)
+
+    def f32(x: float) -> jax.Array:
+        return jnp.asarray(x, dtype=jnp.float32)
+
+    for group, cls in _PARAM_CLASSES.items():
+        fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        groups[group] = cls(**{name: f32(values[f"{group}.{name}"]) for name in fields})
+    start, elevation, map_base = terrain_grids(terrain_spec)
+    terrain = TerrainParams(
+        grid_start_m=f32(start),
+        grid_step_m=f32(terrain_spec.grid_step_m),
+        elevation_m=jnp.asarray(elevation, dtype=jnp.float32),
+        map_base_m=jnp.asarray(map_base, dtype=jnp.float32),
+        map_fidelity=f32(terrain_spec.map_fidelity),
+        map_offset_m=f32(terrain_spec.map_offset_m),
+        map_shift_m=f32(terrain_spec.map_shift_m),
+        slope_sigma_deg=f32(terrain_spec.slope_sigma_deg),
+        rock_height_mean_m=f32(terrain_spec.rock_height_mean_m),
+    )
+    body = BodySpec()
+    return Params(body=BodyParams(mu_m3ps2=f32(body.mu_m3ps2), radius_m=f32(body.radius_m)), terrain=terrain, **groups)
+
+
+# Perfect knowledge: no navigation, sensor or pointing errors, altimeter unused (the estimate is then the
+# truth exactly). The nominal descent defines the propellant need that fuel margins are relative to.
+_PERFECT_KNOWLEDGE: dict[str, float] = {
+    "altimeter.max_range_m": 1e-3,
+    "imu.bias_x_mps2": 0.0,
+    "imu.bias_y_mps2": 0.0,
+    "imu.bias_z_mps2": 0.0,
+    "imu.velocity_random_walk_mps_per_sqrt_s": 0.0,
+    "navigation.initial_downrange_error_m": 0.0,
+    "navigation.initial_crossrange_error_m": 0.0,
+    "navigation.initial_altitude_error_m": 0.0,
+    "navigation.initial_horizontal_velocity_error_mps": 0.0,
+    "navigation.initial_vertical_velocity_error_mps": 0.0,
+    "vehicle.pointing_bias_x_deg": 0.0,
+    "vehicle.pointing_bias_y_deg": 0.0,
+}
+
+_simulate_one = jax.jit(simulate)
+
+
+@functools.lru_cache(maxsize=512)
+def _need_from_values(frozen: str, site: str) -> float:
+    values = json.loads(frozen)
+    dry = values["vehicle.dry_mass_kg"]
+    key = jax.random.key(0)
+    load = values["vehicle.propellant_kg"]  # the preset's load as a first guess; the need is then solved
+    need = 0.0
+    for _ in range(3):
+        values["vehicle.propellant_kg"] = load
+        result = _simulate_one(_params_from_values(values, site), key)
+        outcome = Outcome(int(result.outcome))
+        if outcome is not Outcome.LANDED:
+            raise ConfigError(
+                f"the nominal descent (perfect navigation) at site '{site}' does not land: outcome {outcome.name.lower()} "
+                "with the given vehicle and guidance; the guidance preset does not suit this vehicle or site",
+                field="guidance",
+                value=site,
+            )
+        used = load - float(result.propellant_remaining_kg)
+        # The burn's mass ratio is nearly independent of the load: used = (dry + load) * c.
+        c = used / (dry + load)
+        need = dry * c / (1.0 - c)
+        load = need * 1.02
+    return need
+
+
+def nominal_propellant_need_kg(scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None) -> float:
+    """Propellant the nominal descent (perfect knowledge, no dispersion) uses at ``site``, kg."""
+    values = resolved_values(scenario, site, assignments)
+    values.pop(FUEL_MARGIN, None)
+    values |= _PERFECT_KNOWLEDGE
+    return _need_from_values(json.dumps(values, sort_keys=True), site)
+
+
+def build_params(scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None) -> Params:
+    """Core :class:`Params` for ``scenario`` at ``site`` with per-cell ``assignments`` ({path or alias: value}).
+
+    ``fuel_margin_pct`` sets ``vehicle.propellant_kg = need * (1 + pct / 100)``, with the need from
+    :func:`nominal_propellant_need_kg`.
+    """
+    values = resolved_values(scenario, site, assignments)
+    margin = values.pop(FUEL_MARGIN, None)
+    if margin is not None:
+        need = nominal_propellant_need_kg(scenario, site, assignments)
+        values["vehicle.propellant_kg"] = need * (1.0 + margin / 100.0)
+    return _params_from_values(values, site)
+
+
+def params_summary(params: Params) -> dict[str, float]:
+    """Flat ``{path: value}`` of the scalar parameters (for provenance and reports)."""
+    out: dict[str, float] = {}
+    for group in (*_PARAM_CLASSES, "terrain"):
+        obj = getattr(params, group)
+        for name in obj.__dataclass_fields__:
+            leaf = np.asarray(getattr(obj, name))
+            if leaf.ndim == 0:
+                out[f"{group}.{name}"] = float(leaf)
+    return out

@@ -1,0 +1,54 @@
+"""Physics core: pure JAX functions over immutable PyTrees. Imports jax and numpy only.
+
+``init(params, key) -> State``, ``step(params, state, noise_key) -> State``, ``finish(params, state) -> Result``;
+``simulate_batch(params, dispersion, key, sample_index)`` is the jitted, vmapped entry point used by studies.
+"""
+
+from riskengine.core.dispersion import KINDS, Dispersion, apply_dispersion, get_path
+from riskengine.core.events import EVENT_FIELDS, EVENTS, Event
+from riskengine.core.outcomes import OUTCOMES, SUCCESS_OUTCOMES, Outcome
+from riskengine.core.params import (
+    AltimeterParams,
+    BodyParams,
+    GuidanceParams,
+    ImuParams,
+    NavigationParams,
+    Params,
+    SimParams,
+    TerrainParams,
+    VehicleParams,
+)
+from riskengine.core.result import Result, Trace
+from riskengine.core.simulate import finish, init, simulate, simulate_batch, simulate_sample, simulate_trace, step, trace_length
+
+__all__ = [
+    "EVENTS",
+    "EVENT_FIELDS",
+    "KINDS",
+    "OUTCOMES",
+    "SUCCESS_OUTCOMES",
+    "AltimeterParams",
+    "BodyParams",
+    "Dispersion",
+    "Event",
+    "GuidanceParams",
+    "ImuParams",
+    "NavigationParams",
+    "Outcome",
+    "Params",
+    "Result",
+    "SimParams",
+    "TerrainParams",
+    "Trace",
+    "VehicleParams",
+    "apply_dispersion",
+    "finish",
+    "get_path",
+    "init",
+    "simulate",
+    "simulate_batch",
+    "simulate_sample",
+    "simulate_trace",
+    "step",
+    "trace_length",
+]

@@ -1,0 +1,34 @@
+"""Frozen dataclasses registered as JAX PyTrees (the diffrax/brax pattern, without a dependency)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+import jax
+
+T = TypeVar("T")
+
+
+def static_field(**kwargs: Any) -> Any:
+    """A dataclass field carried as PyTree metadata (hashable, never traced)."""
+    return dataclasses.field(metadata={"static": True}, **kwargs)
+
+
+def pytree_dataclass(cls: type[T]) -> type[T]:
+    """Make ``cls`` a frozen dataclass and register it with JAX.
+
+    Fields declared with :func:`static_field` become meta fields; all others are leaves.
+    Instances gain ``replace(**changes)``, the only way to "update" one.
+    """
+    dc = dataclasses.dataclass(frozen=True)(cls)
+    fields = dataclasses.fields(dc)  # type: ignore[arg-type]
+    meta = [f.name for f in fields if f.metadata.get("static", False)]
+    data = [f.name for f in fields if not f.metadata.get("static", False)]
+    jax.tree_util.register_dataclass(dc, data_fields=data, meta_fields=meta)
+
+    def replace(self: T, **changes: Any) -> T:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    dc.replace = replace  # type: ignore[attr-defined]
+    return dc

@@ -1,0 +1,63 @@
+"""Geometry of the site frame over a spherical Moon.
+
+The site frame's origin is on the reference sphere (radius ``R``) under the landing site, so a position
+``p`` is ``q = p + R e_z`` from the Moon's centre. Working relative to the site keeps float32 positions
+precise to millimetres near touchdown, where a Moon-centred frame would round to 0.125 m.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from riskengine.core.params import Array
+
+E_Z = jnp.array([0.0, 0.0, 1.0], dtype=jnp.float32)
+E_Y = jnp.array([0.0, 1.0, 0.0], dtype=jnp.float32)
+
+
+def centre_vector(p: Array, radius_m: Array) -> Array:
+    """(3,) vector from the Moon's centre to ``p``, m."""
+    return p + radius_m * E_Z
+
+
+def height_above_sphere(p: Array, radius_m: Array) -> Array:
+    """Height of ``p`` above the reference sphere, m.
+
+    Uses ``|q| - R = (|p|^2 + 2 R p_z) / (|q| + R)``, which keeps full float32 precision where
+    the direct difference of two ~1.7e6 m numbers would lose it.
+    """
+    q = centre_vector(p, radius_m)
+    return (jnp.dot(p, p) + 2.0 * radius_m * p[2]) / (jnp.linalg.norm(q) + radius_m)
+
+
+def local_up(p: Array, radius_m: Array) -> Array:
+    """(3,) unit radial (local vertical) vector at ``p``."""
+    q = centre_vector(p, radius_m)
+    return q / jnp.linalg.norm(q)
+
+
+def local_along(up: Array) -> Array:
+    """(3,) unit local-horizontal vector along the ground track (towards the site), given ``local_up``."""
+    along = jnp.cross(E_Y, up)
+    return along / jnp.linalg.norm(along)
+
+
+def downrange(p: Array, radius_m: Array) -> Array:
+    """Arc length along the reference sphere from the site to below ``p``, m (negative before the site)."""
+    return radius_m * jnp.arctan2(p[0], radius_m + p[2])
+
+
+def point_at(range_m: Array, height_m: Array, radius_m: Array) -> tuple[Array, Array, Array]:
+    """Position, local up and local along-track unit vectors at ground distance ``range_m`` *before*
+    the site and ``height_m`` above the sphere (zero crossrange)."""
+    theta = -range_m / radius_m
+    up = jnp.stack([jnp.sin(theta), jnp.zeros_like(theta), jnp.cos(theta)])
+    along = jnp.stack([jnp.cos(theta), jnp.zeros_like(theta), -jnp.sin(theta)])
+    p = (radius_m + height_m) * up - radius_m * E_Z
+    return p, up, along
+
+
+def split_velocity(v: Array, up: Array) -> tuple[Array, Array]:
+    """Vertical speed (positive up, m/s) and the (3,) horizontal velocity at a point with ``up``."""
+    vz = jnp.dot(v, up)
+    return vz, v - vz * up

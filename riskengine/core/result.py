@@ -1,0 +1,32 @@
+"""Per-trajectory results (leading batch dimension B when batched)."""
+
+from __future__ import annotations
+
+from riskengine.core._pytree import pytree_dataclass
+from riskengine.core.params import Array
+
+
+@pytree_dataclass
+class Result:
+    outcome: Array  # int32 code, see riskengine.core.outcomes.OUTCOMES
+    touchdown_vertical_speed_mps: Array  # sink speed at contact (positive down); NaN without contact
+    touchdown_horizontal_speed_mps: Array  # NaN without contact
+    slope_deg: Array  # vehicle tilt at rest (terrain + rock); NaN without contact
+    propellant_remaining_kg: Array  # at contact, or at the end of the run
+    miss_distance_m: Array  # ground distance from the target at contact; NaN without contact
+    duration_s: Array  # from powered-descent initiation to contact (or the time limit)
+    altimeter_rejections: Array  # int32, readings rejected by the innovation gate
+    events: Array  # (n_events, 5): see riskengine.core.events
+
+
+@pytree_dataclass
+class Trace:
+    """Time history of one trajectory, sampled every ``record_every`` steps (padded with the final state)."""
+
+    t_s: Array
+    true_altitude_m: Array  # above true terrain
+    estimated_altitude_m: Array  # above the onboard map's terrain, as navigation believes
+    vertical_speed_mps: Array
+    propellant_kg: Array
+    downrange_m: Array
+    phase: Array  # int32 guidance phase

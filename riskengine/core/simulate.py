@@ -1,0 +1,292 @@
+"""``init``, ``step`` and ``finish`` of one descent, and the batched, jitted entry points.
+
+Randomness is counter-based: a sample's key is ``fold_in(key, sample_index)``; from it
+``fold_in(., 0)`` draws its dispersed parameters, ``fold_in(., 1)`` its initial draws and
+``fold_in(., 2)`` seeds a per-step noise stream ``fold_in(noise_key, step)``. No draw depends on
+the batch a sample sits in, so any sample can be recomputed alone, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jsp
+
+from riskengine.core import frames, guidance, navigation, sensors, terrain, touchdown, vehicle
+from riskengine.core.dispersion import Dispersion, apply_dispersion
+from riskengine.core.dynamics import gravity, rk4_step
+from riskengine.core.events import EVENT_FIELDS, EVENTS, Event
+from riskengine.core.params import Array, Params
+from riskengine.core.result import Result, Trace
+from riskengine.core.state import Draws, State, Touchdown
+
+_N_NOISE = 7  # per step: IMU (3), altimeter noise, altimeter dropout, Doppler (2)
+
+
+def _period_steps(period_s: Array, dt: Array) -> Array:
+    return jnp.maximum(jnp.round(period_s / dt), 1.0).astype(jnp.int32)
+
+
+def _altitudes(params: Params, p: Array, p_est: Array) -> tuple[Array, Array]:
+    """True height above true terrain, and estimated height above the onboard map's terrain, m."""
+    r = params.body.radius_m
+    true_alt = frames.height_above_sphere(p, r) - terrain.true_elevation(params.terrain, frames.downrange(p, r))
+    est_alt = frames.height_above_sphere(p_est, r) - terrain.map_elevation(params.terrain, frames.downrange(p_est, r))
+    return true_alt, est_alt
+
+
+def _event_row(params: Params, t: Array, p: Array, v: Array, p_est: Array, propellant: Array) -> Array:
+    true_alt, est_alt = _altitudes(params, p, p_est)
+    vz = v @ frames.local_up(p, params.body.radius_m)
+    return jnp.stack([t, true_alt, est_alt, vz, propellant])
+
+
+def init(params: Params, key: Array) -> State:
+    """State at powered-descent initiation (PDI)."""
+    g = params.guidance
+    nav = params.navigation
+    r = params.body.radius_m
+    p0, up0, along0 = frames.point_at(g.pdi_range_m, g.pdi_altitude_m, r)
+    gamma = jnp.deg2rad(g.pdi_flight_path_deg)
+    v0 = g.pdi_speed_mps * (jnp.cos(gamma) * along0 + jnp.sin(gamma) * up0)
+    p_est = p0 + nav.initial_downrange_error_m * along0 + nav.initial_crossrange_error_m * frames.E_Y + nav.initial_altitude_error_m * up0
+    v_est = v0 + nav.initial_horizontal_velocity_error_mps * along0 + nav.initial_vertical_velocity_error_mps * up0
+
+    k_grad, k_rock = jax.random.split(key)
+    slope_scale = jnp.tan(jnp.deg2rad(params.terrain.slope_sigma_deg))
+    draws = Draws(
+        local_gradient=slope_scale * jax.random.normal(k_grad, (2,), dtype=jnp.float32),
+        rock_m=params.terrain.rock_height_mean_m * jax.random.exponential(k_rock, dtype=jnp.float32),
+        dropout_threshold=jsp.ndtri(jnp.clip(params.altimeter.dropout_prob, 1e-12, 1.0 - 1e-7)),
+    )
+    propellant = params.vehicle.propellant_kg
+    zero = jnp.zeros_like(propellant)
+    events = jnp.full((len(EVENTS), len(EVENT_FIELDS)), jnp.nan, dtype=jnp.float32)
+    events = events.at[Event.POWERED_DESCENT_START].set(_event_row(params, zero, p0, v0, p_est, propellant))
+    retrograde = -v0 / jnp.linalg.norm(v0)
+    return State(
+        step=jnp.int32(0),
+        position_m=p0,
+        velocity_mps=v0,
+        propellant_kg=propellant,
+        est_position_m=p_est,
+        est_velocity_mps=v_est,
+        altitude_filter=navigation.initial_filter(nav),
+        thrust_dir=retrograde,
+        cmd_dir=retrograde,
+        cmd_throttle=params.vehicle.min_throttle,
+        t_in_range_s=jnp.float32(jnp.inf),
+        ran_dry=jnp.bool_(False),
+        done=jnp.bool_(False),
+        touchdown=Touchdown(position_m=p0, velocity_mps=v0, t_s=zero, propellant_kg=propellant, ran_dry=jnp.bool_(False)),
+        events=events,
+        draws=draws,
+    )
+
+
+def step(params: Params, state: State, noise_key: Array) -> State:
+    """Advance one fixed step ``params.sim.dt_s``: sense, navigate, guide, actuate, integrate, detect contact."""
+    body, veh, alt = params.body, params.vehicle, params.altimeter
+    dt = params.sim.dt_s
+    r = body.radius_m
+    t = state.step.astype(jnp.float32) * dt
+    z = jax.random.normal(jax.random.fold_in(noise_key, state.step), (_N_NOISE,), dtype=jnp.float32)
+    p, v, p_est, v_est = state.position_m, state.velocity_mps, state.est_position_m, state.est_velocity_mps
+
+    # --- Altimeter: truth seen through the sensor model.
+    s_true = frames.downrange(p, r)
+    elev, grad = terrain.true_elevation_and_gradient(params.terrain, s_true)
+    up = frames.local_up(p, r)
+    true_alt = frames.height_above_sphere(p, r) - elev
+    alt_rate = v @ up - grad * (v @ frames.local_along(up))
+    in_range = true_alt <= alt.max_range_m
+    t_in_range = jnp.where(in_range & jnp.isinf(state.t_in_range_s), t, state.t_in_range_s)
+    acquired = t >= t_in_range + alt.acquisition_delay_s
+    on_time = (state.step % _period_steps(alt.period_s, dt)) == 0
+    valid = in_range & acquired & on_time & (z[4] >= state.draws.dropout_threshold)
+    reading = sensors.altimeter_reading(alt, true_alt, alt_rate, z[3])
+
+    # --- Navigation update from the reading, against the onboard map.
+    up_est = frames.local_up(p_est, r)
+    predicted = frames.height_above_sphere(p_est, r) - terrain.map_elevation(params.terrain, frames.downrange(p_est, r))
+    failed_before = state.altitude_filter.failed
+    filt, dh, dv, rejected = navigation.update(
+        state.altitude_filter, params.navigation, reading, predicted, sensors.altimeter_sigma(alt, reading), valid
+    )
+    p_est = p_est + dh * up_est
+    v_est = v_est + dv * up_est
+    # Doppler channel: horizontal velocity, from the same sensor and only while it is trusted.
+    doppler_ok = valid & ~filt.failed
+    along_est = frames.local_along(up_est)
+    cross_est = jnp.cross(up_est, along_est)
+    v_err = v - v_est
+    residual = (v_err @ along_est + alt.velocity_noise_mps * z[5]) * along_est + (v_err @ cross_est + alt.velocity_noise_mps * z[6]) * cross_est
+    v_est = v_est + jnp.where(doppler_ok, alt.velocity_gain, 0.0) * residual
+
+    # --- Guidance on the estimate, recomputed every guidance period and held in between.
+    mass = veh.dry_mass_kg + state.propellant_kg  # known on board from propellant gauging
+    a_cmd = guidance.command_accel(params.guidance, r, t, p_est, v_est)
+    force_needed, dir_cmd = guidance.thrust_command(a_cmd, gravity(p_est, body), mass, up_est)
+    on_guidance = (state.step % _period_steps(params.guidance.guidance_period_s, dt)) == 0
+    cmd_throttle = jnp.where(on_guidance, vehicle.throttle_for(force_needed, veh), state.cmd_throttle)
+    cmd_dir = jnp.where(on_guidance, dir_cmd, state.cmd_dir)
+
+    # --- Actuation: slew-limited direction, pointing bias, throttle; the tanks may run dry mid-step.
+    thrust_dir = vehicle.slew_towards(state.thrust_dir, cmd_dir, jnp.deg2rad(veh.slew_rate_dps) * dt)
+    thrust, mdot = vehicle.mass_flow(cmd_throttle, veh)
+    burn_fraction = jnp.clip(state.propellant_kg / jnp.maximum(mdot * dt, 1e-12), 0.0, 1.0)
+    force = (thrust * burn_fraction) * vehicle.apply_pointing_bias(thrust_dir, veh)
+    mdot = mdot * burn_fraction
+
+    # --- Truth and navigation propagation. The accelerometer senses the same force, plus its errors.
+    p1, v1 = rk4_step(p, v, mass, force, mdot, jnp.zeros(3, jnp.float32), body, dt)
+    imu_err = sensors.imu_error(params.imu, dt, z[:3])
+    p_est1, v_est1 = rk4_step(p_est, v_est, mass, force, mdot, imu_err, body, dt)
+    filt = navigation.propagate_covariance(filt, params.navigation, dt)
+    propellant1 = jnp.maximum(state.propellant_kg - mdot * dt, 0.0)
+    t1 = (state.step + 1).astype(jnp.float32) * dt
+
+    # --- Ground contact, interpolated within the step.
+    row_now = jnp.stack([t, true_alt, predicted, v @ up, state.propellant_kg])
+    row_next = _event_row(params, t1, p1, v1, p_est1, propellant1)
+    true_alt1 = row_next[1]
+    contact = true_alt1 <= 0.0
+    frac = jnp.clip(true_alt / jnp.maximum(true_alt - true_alt1, 1e-9), 0.0, 1.0)
+    frac = jnp.where(contact, frac, 1.0)
+    td_prop = state.propellant_kg + frac * (propellant1 - state.propellant_kg)
+    td = Touchdown(
+        position_m=p + frac * (p1 - p),
+        velocity_mps=v + frac * (v1 - v),
+        t_s=t + frac * dt,
+        propellant_kg=td_prop,
+        ran_dry=state.ran_dry | (td_prop <= 0.0),
+    )
+    row_td = row_now + frac * (row_next - row_now)
+    timeout = t1 >= params.sim.max_time_s
+
+    # --- Events: record each one's first occurrence.
+    phase_now = guidance.phase_at(params.guidance, t)
+    happened = jnp.stack(
+        [
+            jnp.bool_(False),  # powered_descent_start: recorded at init
+            in_range,
+            valid,
+            rejected,
+            filt.failed & ~failed_before,
+            phase_now == guidance.APPROACH,
+            phase_now == guidance.TERMINAL,
+            (propellant1 <= 0.0) & (state.propellant_kg > 0.0),
+            contact,
+        ]
+    )
+    rows = jnp.stack([row_now] * 7 + [row_next, row_td])
+    first = happened & jnp.isnan(state.events[:, 0])
+    events = jnp.where(first[:, None], rows, state.events)
+
+    return State(
+        step=state.step + 1,
+        position_m=p1,
+        velocity_mps=v1,
+        propellant_kg=propellant1,
+        est_position_m=p_est1,
+        est_velocity_mps=v_est1,
+        altitude_filter=filt,
+        thrust_dir=thrust_dir,
+        cmd_dir=cmd_dir,
+        cmd_throttle=cmd_throttle,
+        t_in_range_s=t_in_range,
+        ran_dry=state.ran_dry | (propellant1 <= 0.0),
+        done=contact | timeout,
+        touchdown=td,
+        events=events,
+        draws=state.draws,
+    )
+
+
+def finish(params: Params, state: State) -> Result:
+    """Classify the final state into a :class:`Result`."""
+    r = params.body.radius_m
+    td = state.touchdown
+    contacted = ~jnp.isnan(state.events[Event.TOUCHDOWN, 0])
+    up = frames.local_up(td.position_m, r)
+    vz, v_h = frames.split_velocity(td.velocity_mps, up)
+    sink = -vz
+    h_speed = jnp.linalg.norm(v_h)
+    s = frames.downrange(td.position_m, r)
+    _, grad = terrain.true_elevation_and_gradient(params.terrain, s)
+    slope = terrain.touchdown_slope_deg(grad, state.draws.local_gradient, state.draws.rock_m, params.vehicle.footprint_radius_m)
+    g_surface = params.body.mu_m3ps2 / jnp.square(r)
+    outcome = touchdown.classify(params.vehicle, contacted, td.ran_dry, sink, h_speed, slope, g_surface)
+    nan = jnp.float32(jnp.nan)
+    return Result(
+        outcome=outcome,
+        touchdown_vertical_speed_mps=jnp.where(contacted, sink, nan),
+        touchdown_horizontal_speed_mps=jnp.where(contacted, h_speed, nan),
+        slope_deg=jnp.where(contacted, slope, nan),
+        propellant_remaining_kg=td.propellant_kg,
+        miss_distance_m=jnp.where(contacted, jnp.hypot(s, td.position_m[1]), nan),
+        duration_s=td.t_s,
+        altimeter_rejections=state.altitude_filter.total_rejections,
+        events=state.events,
+    )
+
+
+def _keys(key: Array) -> tuple[Array, Array, Array]:
+    return jax.random.fold_in(key, 0), jax.random.fold_in(key, 1), jax.random.fold_in(key, 2)
+
+
+def simulate(params: Params, key: Array) -> Result:
+    """One descent with fixed parameters, run until contact or the time limit."""
+    _, k_init, k_noise = _keys(key)
+    state = init(params, k_init)
+    state = jax.lax.while_loop(lambda s: ~s.done, lambda s: step(params, s, k_noise), state)
+    return finish(params, state)
+
+
+def simulate_sample(params: Params, dispersion: Dispersion, key: Array, sample_index: Array) -> Result:
+    """Sample ``sample_index`` of a study cell: parameters dispersed from its own key, then simulated."""
+    k = jax.random.fold_in(key, sample_index)
+    k_disp, _, _ = _keys(k)
+    return simulate(apply_dispersion(params, dispersion, k_disp), k)
+
+
+simulate_batch = jax.jit(jax.vmap(simulate_sample, in_axes=(None, None, None, 0)))
+"""``simulate_batch(params, dispersion, key, sample_index[B]) -> Result`` with leading dimension B."""
+
+
+def _freeze_when_done(old: State, new: State) -> State:
+    return jax.tree.map(lambda a, b: jnp.where(old.done, a, b), old, new)
+
+
+def trace_length(params: Params, record_every: int) -> int:
+    """Number of trace records that cover ``params.sim.max_time_s`` (host-side, concrete params)."""
+    return math.ceil(float(params.sim.max_time_s) / (float(params.sim.dt_s) * record_every)) + 1
+
+
+def simulate_trace(params: Params, key: Array, record_every: int, n_records: int) -> tuple[Result, Trace]:
+    """One descent like :func:`simulate`, also returning a time history for plots and replays."""
+    _, k_init, k_noise = _keys(key)
+    state0 = init(params, k_init)
+
+    def record(s: State) -> Trace:
+        true_alt, est_alt = _altitudes(params, s.position_m, s.est_position_m)
+        t = jnp.where(s.done, s.touchdown.t_s, s.step.astype(jnp.float32) * params.sim.dt_s)
+        return Trace(
+            t_s=t,
+            true_altitude_m=jnp.where(s.done & (true_alt < 0), 0.0, true_alt),
+            estimated_altitude_m=est_alt,
+            vertical_speed_mps=s.velocity_mps @ frames.local_up(s.position_m, params.body.radius_m),
+            propellant_kg=s.propellant_kg,
+            downrange_m=frames.downrange(s.position_m, params.body.radius_m),
+            phase=guidance.phase_at(params.guidance, t),
+        )
+
+    def chunk(s: State, _: None) -> tuple[State, Trace]:
+        rec = record(s)
+        s = jax.lax.fori_loop(0, record_every, lambda _, x: _freeze_when_done(x, step(params, x, k_noise)), s)
+        return s, rec
+
+    state, trace = jax.lax.scan(chunk, state0, None, length=n_records)
+    return finish(params, state), trace
