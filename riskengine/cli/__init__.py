@@ -10,11 +10,12 @@ from riskengine.errors import RiskEngineError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from riskengine.cli import replay
+    from riskengine.cli import replay, study
 
     parser = argparse.ArgumentParser(prog="riskengine", description="Lunar landing-risk engine.")
     sub = parser.add_subparsers(dest="command", required=True)
     replay.register(sub)
+    study.register(sub)
     return parser
 
 

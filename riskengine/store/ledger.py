@@ -33,6 +33,7 @@ class PieceRecord:
     counts: np.ndarray
     hist: np.ndarray
     stopped: bool
+    need_kg: float
 
 
 class Ledger:
@@ -48,6 +49,7 @@ class Ledger:
         g.create_array("done", shape=(c, p), chunks=(1, 1), dtype="bool", fill_value=False)
         g.create_array("stopped", shape=(c, p), chunks=(1, 1), dtype="bool", fill_value=False)
         g.create_array("n", shape=(c, p), chunks=(1, 1), dtype="int64", fill_value=0)
+        g.create_array("need_kg", shape=(c, p), chunks=(1, 1), dtype="float64", fill_value=np.nan)
         g.create_array(
             "count",
             shape=(c, p, shape.n_outcomes),
@@ -109,6 +111,7 @@ class Ledger:
         self._arr("count")[cell, piece] = record.counts
         self._arr("hist")[cell, piece] = record.hist
         self._arr("stopped")[cell, piece] = record.stopped
+        self._arr("need_kg")[cell, piece] = record.need_kg
         if retained is not None:
             start, outcome, metrics = retained
             self._arr("retained_outcome")[cell, start : start + len(outcome)] = outcome
@@ -123,6 +126,7 @@ class Ledger:
             counts=np.asarray(self._arr("count")[cell, piece]),
             hist=np.asarray(self._arr("hist")[cell, piece]),
             stopped=bool(np.asarray(self._arr("stopped")[cell, piece])),
+            need_kg=float(np.asarray(self._arr("need_kg")[cell, piece])),
         )
 
     def read_retained(self, cell: int) -> tuple[np.ndarray, np.ndarray]:

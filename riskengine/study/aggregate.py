@@ -67,12 +67,19 @@ class PieceAggregate:
     counts: np.ndarray
     hist: np.ndarray
     stopped: bool = False
+    need_kg: float = float("nan")
     retained: SampleBatch | None = None
     retained_start: int = 0
 
 
 def aggregate_batch(
-    cell: int, piece: int, batch: SampleBatch, n_outcomes: int, *, stopped: bool = False
+    cell: int,
+    piece: int,
+    batch: SampleBatch,
+    n_outcomes: int,
+    *,
+    stopped: bool = False,
+    need_kg: float = float("nan"),
 ) -> PieceAggregate:
     counts = np.bincount(np.asarray(batch.outcome, dtype=np.int64), minlength=n_outcomes).astype(np.int64)
     if counts.shape[0] != n_outcomes:
@@ -80,7 +87,7 @@ def aggregate_batch(
             f"outcome code out of range: max {int(np.max(batch.outcome))}, {n_outcomes} outcomes"
         )
     hist = np.stack([histogram(batch.metrics[m]) for m in METRICS])
-    return PieceAggregate(cell, piece, len(batch), counts, hist, stopped)
+    return PieceAggregate(cell, piece, len(batch), counts, hist, stopped, need_kg)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class CellTotals:
     counts: np.ndarray
     hist: np.ndarray
     stopped: bool
+    need_kg: float
 
 
 def merge(pieces: Sequence[PieceAggregate], n_outcomes: int) -> CellTotals:
@@ -99,7 +107,8 @@ def merge(pieces: Sequence[PieceAggregate], n_outcomes: int) -> CellTotals:
     for p in pieces:
         counts += p.counts
         hist += p.hist
-    return CellTotals(sum(p.n for p in pieces), counts, hist, any(p.stopped for p in pieces))
+    need = pieces[0].need_kg if pieces else float("nan")
+    return CellTotals(sum(p.n for p in pieces), counts, hist, any(p.stopped for p in pieces), need)
 
 
 def wilson_interval(
@@ -116,8 +125,8 @@ def wilson_interval(
         lo = np.clip(centre - half, 0.0, 1.0)
         hi = np.clip(centre + half, 0.0, 1.0)
     # Exact ends: with k == 0 (k == n) the lower (upper) bound is exactly 0 (1).
-    lo = np.where(k == 0, 0.0, lo)
-    hi = np.where(k == nn, 1.0, hi)
+    lo = np.where((k == 0) & (nn > 0), 0.0, lo)
+    hi = np.where((k == nn) & (nn > 0), 1.0, hi)
     return lo, hi
 
 

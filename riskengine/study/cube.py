@@ -22,7 +22,6 @@ from riskengine.study.aggregate import (
 )
 from riskengine.study.kernel import METRIC_UNITS, METRICS, Kernel
 from riskengine.study.plan import StudyPlan
-from riskengine.study.spec import MARGIN_AXIS
 
 KEY_DERIVATION = (
     "cell_key = fold_in(fold_in(PRNGKey(seed), site_index), grid_flat_index); "
@@ -49,7 +48,6 @@ def _strings(values: Any) -> np.ndarray:
 def build_template(
     plan: StudyPlan,
     kernel: Kernel,
-    need_kg: Mapping[str, float],
     attrs: Mapping[str, Any],
 ) -> tuple[xr.Dataset, dict[str, tuple[int, ...]]]:
     """The empty cube (NaN / 0 / False everywhere a cell goes) and each variable's zarr chunk shape."""
@@ -150,19 +148,18 @@ def build_template(
                 full((spec.retain_samples,), np.nan, np.float64),
                 {"long_name": f"{metric} of retained samples", "units": METRIC_UNITS[metric]},
             )
-    need = np.array([need_kg[s] for s in spec.sites], dtype=np.float64)
-    margins = np.array(spec.grid[MARGIN_AXIS], dtype=np.float64)
     data["nominal_propellant_need_kg"] = (
-        ("site",),
-        need,
+        grid_dims,
+        full((), np.nan, np.float64),
         {
-            "long_name": "propellant the nominal descent needs at the site (computed by the engine)",
+            "long_name": "propellant the nominal descent (perfect knowledge, no dispersion) needs at the site "
+            "with the cell's other parameters, computed by the engine; the base of fuel_margin_pct",
             "units": "kg",
         },
     )
     data["propellant_loaded_kg"] = (
-        ("site", MARGIN_AXIS),
-        need[:, None] * (1.0 + margins[None, :] / 100.0),
+        grid_dims,
+        full((), np.nan, np.float64),
         {"long_name": "propellant loaded: nominal need x (1 + fuel_margin_pct / 100)", "units": "kg"},
     )
     ds = xr.Dataset(data, coords=coords, attrs=dict(attrs))
@@ -196,6 +193,7 @@ def cell_values(
     totals: CellTotals,
     plan: StudyPlan,
     success_index: int,
+    margin_pct: float,
     retained: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Values of one finished cell, keyed by cube variable."""
@@ -208,6 +206,8 @@ def cell_values(
         "n": totals.n,
         "stopped_early": totals.stopped,
         "count": totals.counts,
+        "nominal_propellant_need_kg": totals.need_kg,
+        "propellant_loaded_kg": totals.need_kg * (1.0 + margin_pct / 100.0),
     }
     for i, metric in enumerate(METRICS):
         out[quantile_var(metric)] = quantiles_from_hist(totals.hist[i], plan.spec.quantiles)

@@ -114,8 +114,9 @@ class Kernel(Protocol):
         """Raise ``ConfigError`` (field, value, allowed) if a dispersion is impossible."""
         ...
 
-    def nominal_propellant_need_kg(self, spec: StudySpec, site: str) -> float:
-        """Propellant the nominal descent at ``site`` needs: the base of ``fuel_margin_pct``."""
+    def nominal_propellant_need_kg(self, spec: StudySpec, cell: CellRef) -> float:
+        """Propellant the nominal descent needs at the cell's site with its other assignments (kg):
+        the base of ``fuel_margin_pct``. Called on workers; should be cached per process."""
         ...
 
     def simulate(

@@ -26,7 +26,7 @@ from riskengine.study.kernel import METRICS, Kernel
 from riskengine.study.plan import DEFAULT_CHUNK_SIZE, ChunkTask, PieceTask, StudyPlan, plan_study
 from riskengine.study.progress import ProgressCallback, ProgressTracker
 from riskengine.study.provenance import provenance, utc_now
-from riskengine.study.spec import StudySpec
+from riskengine.study.spec import MARGIN_AXIS, StudySpec
 from riskengine.study.validate import check_spec
 from riskengine.study.worker import ChunkResult, run_chunk
 
@@ -43,6 +43,8 @@ class StudyRun:
     samples_run: int
     samples_total: int
     wall_s: float
+    nodes: tuple[str, ...] = ()  # Ray node ids ("local" in process) that ran chunks in this run
+    worker_pids: tuple[int, ...] = ()
 
     @property
     def trajectories_per_s(self) -> float:
@@ -53,21 +55,6 @@ def default_kernel() -> Kernel:
     from riskengine.study.descent import DescentKernel
 
     return DescentKernel()
-
-
-def _site_need(kernel: Kernel, spec: StudySpec, site: str) -> float:
-    return float(kernel.nominal_propellant_need_kg(spec, site))
-
-
-def _compute_needs(executor: Executor, kernel: Kernel, spec: StudySpec) -> dict[str, float]:
-    handles = {site: executor.submit(_site_need, kernel, spec, site) for site in spec.sites}
-    out = {}
-    for site, h in handles.items():
-        try:
-            out[site] = executor.result(h)
-        except TaskFailed as exc:
-            raise StudyError(f"nominal propellant need at {site!r} could not be computed: {exc}") from exc
-    return out
 
 
 def run_study(
@@ -128,6 +115,8 @@ def run_study(
         t.samples_run,
         t.samples_total,
         t.snapshot().elapsed_s,
+        tuple(sorted({n for n, _ in scheduler.workers})),
+        tuple(sorted({p for _, p in scheduler.workers})),
     )
 
 
@@ -172,7 +161,6 @@ def _create_store(
     overwrite: bool,
     storage_options: dict[str, Any] | None,
 ) -> CubeStore:
-    needs = _compute_needs(executor, kernel, plan.spec)
     attrs = {
         **global_attrs(plan, provenance(plan.spec, kernel.name)),
         "chunk_size": chunk_size,
@@ -182,7 +170,7 @@ def _create_store(
         "finished_at": "",
         "error": "",
     }
-    template, chunks = build_template(plan, kernel, needs, attrs)
+    template, chunks = build_template(plan, kernel, attrs)
     shape = LedgerShape(
         n_cells=len(plan.cells),
         pieces_per_cell=plan.pieces_per_cell,
@@ -216,6 +204,7 @@ class _Scheduler:
         self.resolved = np.zeros((len(plan.cells), plan.pieces_per_cell), dtype=bool)  # done or skipped
         self.queue: collections.deque[ChunkTask] = collections.deque()
         self.chunks_run = 0
+        self.workers: set[tuple[str, int]] = set()
         self._load_ledger()
 
     # ------------------------------------------------------------------ resume
@@ -282,25 +271,29 @@ class _Scheduler:
         kernel_ref = ex.put(self.kernel)
         in_flight: dict[Any, ChunkTask] = {}
         self.tracker.report()
-        while self.queue or in_flight:
-            while self.queue and len(in_flight) < ex.slots:
-                task = self.queue.popleft()
-                cells = {p.cell: self.plan.cells[p.cell] for p in task.pieces}
-                in_flight[ex.submit(run_chunk, kernel_ref, spec_ref, cells, task, self.plan.batch_size)] = (
-                    task
-                )
-            finished = ex.wait(list(in_flight), timeout=1.0)
-            for handle in finished:
-                task = in_flight.pop(handle)
-                try:
-                    result: ChunkResult = ex.result(handle)
-                except TaskFailed as exc:
-                    ex.cancel(list(in_flight))
-                    raise StudyError(f"chunk {task.chunk_id} ({self._describe(task)}) failed: {exc}") from exc
-                self._absorb(task, result)
-                self.tracker.report()
-            if not finished:
-                self.tracker.report()
+        try:
+            while self.queue or in_flight:
+                while self.queue and len(in_flight) < ex.slots:
+                    task = self.queue.popleft()
+                    cells = {p.cell: self.plan.cells[p.cell] for p in task.pieces}
+                    handle = ex.submit(run_chunk, kernel_ref, spec_ref, cells, task, self.plan.batch_size)
+                    in_flight[handle] = task
+                finished = ex.wait(list(in_flight), timeout=1.0)
+                for handle in finished:
+                    task = in_flight.pop(handle)
+                    try:
+                        result: ChunkResult = ex.result(handle)
+                    except TaskFailed as exc:
+                        raise StudyError(
+                            f"chunk {task.chunk_id} ({self._describe(task)}) failed: {exc}"
+                        ) from exc
+                    self._absorb(task, result)
+                    self.tracker.report()
+                if not finished:
+                    self.tracker.report()
+        except BaseException:
+            ex.cancel(list(in_flight))  # their results would not be recorded anyway
+            raise
 
     def _describe(self, task: ChunkTask) -> str:
         cell = self.plan.cells[task.pieces[0].cell]
@@ -312,7 +305,7 @@ class _Scheduler:
         ledger, follow_ups = self.store.ledger, []
         for agg in result.pieces:
             c, k = agg.cell, agg.piece
-            rec = PieceRecord(agg.n, agg.counts, agg.hist, agg.stopped)
+            rec = PieceRecord(agg.n, agg.counts, agg.hist, agg.stopped, agg.need_kg)
             ledger.write_piece(c, k, rec, _retained(agg))
             self.records[c][k] = rec
             complete = agg.stopped or len(self.records[c]) == self.plan.pieces_per_cell
@@ -329,19 +322,23 @@ class _Scheduler:
             elif self.early and k + 1 < self.plan.pieces_per_cell:
                 follow_ups.append(self._piece_task(c, k + 1))
         self.chunks_run += 1
+        self.workers.add((result.node_id, result.pid))
         self.tracker.chunks_done += 1
         self._enqueue(follow_ups)
 
     def _write_cell(self, cell: int) -> None:
         recs = [self.records[cell][k] for k in sorted(self.records[cell])]
         totals = merge(
-            [PieceAggregate(cell, i, r.n, r.counts, r.hist, r.stopped) for i, r in enumerate(recs)],
+            [
+                PieceAggregate(cell, i, r.n, r.counts, r.hist, r.stopped, r.need_kg)
+                for i, r in enumerate(recs)
+            ],
             len(self.kernel.outcomes),
         )
         retained = self.store.ledger.read_retained(cell) if self.spec.retain_samples else None
-        self.store.write_cell(
-            self.plan.grid_index(cell), cell_values(totals, self.plan, self.success, retained)
-        )
+        margin = self.plan.cells[cell].assignment_dict()[MARGIN_AXIS]
+        values = cell_values(totals, self.plan, self.success, margin, retained)
+        self.store.write_cell(self.plan.grid_index(cell), values)
 
 
 def _retained(agg: PieceAggregate) -> tuple[int, np.ndarray, np.ndarray] | None:

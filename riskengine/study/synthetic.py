@@ -86,8 +86,8 @@ class BernoulliKernel:
                     value=d,
                 )
 
-    def nominal_propellant_need_kg(self, spec: StudySpec, site: str) -> float:
-        return _SITE_NEED_KG[site]
+    def nominal_propellant_need_kg(self, spec: StudySpec, cell: CellRef) -> float:
+        return _SITE_NEED_KG[cell.site]
 
     def true_p(self, site: str, assignments: Mapping[str, float]) -> float:
         """Exact success probability of a cell when ``logit_shift`` is not dispersed."""

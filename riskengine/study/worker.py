@@ -8,6 +8,7 @@ asks for retained samples.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -72,12 +73,11 @@ def run_piece(
         if at is not None:
             batch = batch.take(at - task.start)
             stopped = at < spec.samples_per_cell
-    agg = aggregate_batch(task.cell, task.piece, batch, n_out, stopped=stopped)
+    need = float(kernel.nominal_propellant_need_kg(spec, cell))
+    agg = aggregate_batch(task.cell, task.piece, batch, n_out, stopped=stopped, need_kg=need)
     keep = max(0, min(spec.retain_samples, task.start + len(batch)) - task.start)
     if keep:
-        return PieceAggregate(
-            agg.cell, agg.piece, agg.n, agg.counts, agg.hist, agg.stopped, batch.take(keep), task.start
-        )
+        return dataclasses.replace(agg, retained=batch.take(keep), retained_start=task.start)
     return agg
 
 

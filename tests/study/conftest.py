@@ -1,0 +1,52 @@
+"""Fixtures for study-engine tests: the closed-form kernel, small specs, a shared local Ray."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from riskengine.study import StudySpec, parse_study_spec
+from riskengine.study.synthetic import BernoulliKernel
+
+
+@pytest.fixture
+def kernel() -> BernoulliKernel:
+    return BernoulliKernel()
+
+
+def make_spec(**over: Any) -> StudySpec:
+    data: dict[str, Any] = {
+        "name": "test",
+        "sites": ["atlas_crater", "mare_frigoris"],
+        "grid": {"sensor_latency_s": [0.0, 20.0, 40.0], "fuel_margin_pct": [0.0, 10.0]},
+        "samples_per_cell": 120,
+        "seed": 7,
+        "dispersions": {"synthetic.speed_scale": {"kind": "uniform", "low": 1.0, "high": 2.0}},
+    }
+    data.update(over)
+    return parse_study_spec(data)
+
+
+@pytest.fixture
+def spec_factory() -> Callable[..., StudySpec]:
+    return make_spec
+
+
+@pytest.fixture(scope="module")
+def ray_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A local 2-CPU Ray instance for one test module (startup takes a few seconds)."""
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        ray.shutdown()
+    old = os.environ.get("RISKENGINE_DATA_DIR")
+    os.environ["RISKENGINE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))  # workers inherit it
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+    if old is None:
+        os.environ.pop("RISKENGINE_DATA_DIR", None)
+    else:
+        os.environ["RISKENGINE_DATA_DIR"] = old
