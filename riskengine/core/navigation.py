@@ -52,6 +52,12 @@ def propagate_covariance(f: AltitudeFilter, nav: NavigationParams, dt: Array) ->
     return f.replace(p_hh=p_hh, p_hv=p_hv, p_vv=p_vv)
 
 
+def doppler_update(f: AltitudeFilter, gain: Array, noise_mps: Array) -> AltitudeFilter:
+    """Covariance after a fixed-gain velocity measurement: v' = v + g (z - v)."""
+    keep = 1.0 - gain
+    return f.replace(p_hv=keep * f.p_hv, p_vv=keep * keep * f.p_vv + gain * gain * jnp.square(noise_mps))
+
+
 def update(
     f: AltitudeFilter,
     nav: NavigationParams,

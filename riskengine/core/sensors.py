@@ -8,9 +8,10 @@ first valid reading (Mission 2's LRF: designed from ~3 km, first valid below ~90
 fixed probability.
 
 A Doppler channel (Navigation Doppler Lidar, the Apollo landing radar's velocity beams) shares the
-altimeter's range, acquisition and validity, and measures horizontal velocity with white noise; navigation
-blends it in with a fixed gain (a steady-state Kalman gain). Without it the horizontal velocity error is
-pure IMU drift, metres per second after a 15-minute descent with a tactical-grade IMU.
+altimeter's range, acquisition and validity (one instrument: declared failed together), and measures the
+velocity relative to the ground on three axes with white noise; navigation blends it in with a fixed gain
+(a steady-state Kalman gain). It sees velocity, not terrain, so a wrong map cannot corrupt it. Without it
+the velocity error is pure IMU drift: metres per second after a 15-minute descent on a tactical-grade IMU.
 
 IMU: the accelerometer measures specific force (thrust / mass) plus a constant bias and white noise. The
 bias is given in the site frame: every run flies nearly the same attitude history, so a body-fixed bias

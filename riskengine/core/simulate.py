@@ -22,7 +22,7 @@ from riskengine.core.params import Array, Params
 from riskengine.core.result import Result, Trace
 from riskengine.core.state import Draws, State, Touchdown
 
-_N_NOISE = 7  # per step: IMU (3), altimeter noise, altimeter dropout, Doppler (2)
+_N_NOISE = 8  # per step: IMU (3), altimeter noise, altimeter dropout, Doppler (3)
 
 
 def _period_steps(period_s: Array, dt: Array) -> Array:
@@ -117,13 +117,10 @@ def step(params: Params, state: State, noise_key: Array) -> State:
     )
     p_est = p_est + dh * up_est
     v_est = v_est + dv * up_est
-    # Doppler channel: horizontal velocity, from the same sensor and only while it is trusted.
-    doppler_ok = valid & ~filt.failed
-    along_est = frames.local_along(up_est)
-    cross_est = jnp.cross(up_est, along_est)
-    v_err = v - v_est
-    residual = (v_err @ along_est + alt.velocity_noise_mps * z[5]) * along_est + (v_err @ cross_est + alt.velocity_noise_mps * z[6]) * cross_est
-    v_est = v_est + jnp.where(doppler_ok, alt.velocity_gain, 0.0) * residual
+    # Doppler channel: velocity relative to the ground, from the same sensor and only while it is trusted.
+    gain = jnp.where(valid & ~filt.failed, alt.velocity_gain, 0.0)
+    v_est = v_est + gain * (v - v_est + alt.velocity_noise_mps * z[5:8])
+    filt = navigation.doppler_update(filt, gain, alt.velocity_noise_mps)
 
     # --- Guidance on the estimate, recomputed every guidance period and held in between.
     mass = veh.dry_mass_kg + state.propellant_kg  # known on board from propellant gauging
