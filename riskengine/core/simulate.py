@@ -249,8 +249,26 @@ def simulate_sample(params: Params, dispersion: Dispersion, key: Array, sample_i
     return simulate(apply_dispersion(params, dispersion, k_disp), k)
 
 
-simulate_batch = jax.jit(jax.vmap(simulate_sample, in_axes=(None, None, None, 0)))
-"""``simulate_batch(params, dispersion, key, sample_index[B]) -> Result`` with leading dimension B."""
+_simulate_lanes = jax.jit(jax.vmap(simulate_sample, in_axes=(None, None, None, 0)))
+
+# XLA's CPU loops run a vector body over full SIMD widths and a scalar epilogue over the rest; the two may
+# round differently (fused multiply-add). Padding every batch to a whole number of LANE_MULTIPLE lanes keeps
+# every sample on the vector path, so a sample's bits never depend on the batch size or its position.
+LANE_MULTIPLE = 64
+
+
+def simulate_batch(params: Params, dispersion: Dispersion, key: Array, sample_index: Array) -> Result:
+    """``simulate_batch(params, dispersion, key, sample_index[B]) -> Result`` with leading dimension B.
+
+    Sample ``i`` is computed from ``fold_in(key, sample_index[i])`` alone: bit-identical in any batch.
+    """
+    idx = jnp.asarray(sample_index, dtype=jnp.int32)
+    n = int(idx.shape[0])
+    padded = max(LANE_MULTIPLE, -(-n // LANE_MULTIPLE) * LANE_MULTIPLE)
+    if padded != n:
+        idx = jnp.concatenate([idx, jnp.broadcast_to(idx[:1] if n else jnp.zeros(1, jnp.int32), (padded - n,))])
+    result = _simulate_lanes(params, dispersion, key, idx)
+    return jax.tree.map(lambda x: x[:n], result) if padded != n else result
 
 
 def _freeze_when_done(old: State, new: State) -> State:

@@ -1,0 +1,82 @@
+"""The three replays end the way the stated inputs make them end, through the engine alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from riskengine.replay import load_replay, run_replay
+
+REQUIRED = {"outcome", "impact_vertical_speed_mps", "impact_horizontal_speed_mps", "propellant_remaining_kg", "miss_distance_m", "duration_s", "events"}
+EVENT_KEYS = {"t_s", "name", "true_altitude_m", "estimated_altitude_m", "vertical_speed_mps", "propellant_kg"}
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, dict]:
+    return {name: run_replay(load_replay(name)).to_json() for name in ("nominal", "m1", "m2")}
+
+
+def _event(report: dict, name: str) -> dict:
+    matches = [e for e in report["events"] if e["name"] == name]
+    assert matches, f"{report['replay']} has no {name} event: {[e['name'] for e in report['events']]}"
+    return matches[0]
+
+
+def test_m1_runs_dry_after_altimeter_declared_failed_over_the_rim(reports):
+    r = reports["m1"]
+    assert r["outcome"] == "propellant_exhausted"
+    failed = _event(r, "altimeter_declared_failed")
+    terminal = _event(r, "terminal_descent_start")
+    dry = _event(r, "propellant_exhausted")
+    assert failed["t_s"] < terminal["t_s"] < dry["t_s"] < _event(r, "touchdown")["t_s"]
+    # Believed near the surface while kilometres up, when the terminal descent began.
+    assert terminal["estimated_altitude_m"] < 200.0
+    assert terminal["true_altitude_m"] > 1000.0
+    assert dry["true_altitude_m"] > 1000.0
+    assert r["impact_vertical_speed_mps"] > 20.0
+
+
+def test_m2_first_valid_reading_late_then_hard_impact_with_propellant_left(reports):
+    r = reports["m2"]
+    assert r["outcome"] == "crashed"
+    first = _event(r, "altimeter_first_valid")
+    in_range = _event(r, "altimeter_in_range")
+    assert in_range["true_altitude_m"] > 2500.0  # designed range ~3 km
+    assert first["true_altitude_m"] < 900.0  # ispace: first valid below ~900 m
+    assert r["propellant_remaining_kg"] > 10.0
+    assert not any(e["name"] == "propellant_exhausted" for e in r["events"])
+
+
+def test_nominal_lands_within_limits_with_propellant_left(reports):
+    r = reports["nominal"]
+    assert r["outcome"] == "landed"
+    assert r["impact_vertical_speed_mps"] <= 3.0
+    assert r["impact_horizontal_speed_mps"] <= 1.0
+    assert r["propellant_remaining_kg"] > 0.0
+    _event(r, "altimeter_first_valid")
+    _event(r, "touchdown")
+
+
+def test_cli_json_has_the_documented_fields(tmp_path):
+    png = tmp_path / "m2.png"
+    out = subprocess.run(
+        [sys.executable, "-m", "riskengine.cli", "replay", "m2", "--json", "--plot", str(png)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    report = json.loads(out.stdout)
+    assert REQUIRED <= set(report)
+    assert all(EVENT_KEYS <= set(e) for e in report["events"])
+    assert png.stat().st_size > 10_000
+
+
+def test_cli_timeline_and_unknown_replay():
+    ok = subprocess.run([sys.executable, "-m", "riskengine.cli", "replay", "nominal"], capture_output=True, text=True, check=True)
+    assert "LANDED" in ok.stdout and "touchdown" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "riskengine.cli", "replay", "m3"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "unknown replay preset 'm3'" in bad.stderr and "m1" in bad.stderr
