@@ -19,7 +19,7 @@ from riskengine.core.params import (
     VehicleParams,
 )
 from riskengine.core.result import Result, Trace
-from riskengine.core.simulate import finish, init, simulate, simulate_batch, simulate_sample, simulate_trace, step, trace_length
+from riskengine.core.engine import finish, init, simulate, simulate_batch, simulate_sample, simulate_trace, step, trace_length
 
 __all__ = [
     "EVENTS",
