@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,10 @@ from riskengine.study.provenance import provenance, utc_now
 from riskengine.study.spec import MARGIN_AXIS, StudySpec
 from riskengine.study.validate import check_spec
 from riskengine.study.worker import ChunkResult, run_chunk
+
+
+class StudyCancelled(StudyError):
+    """``run_study``'s ``cancel`` hook asked to stop; the store is marked ``cancelled``."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ def run_study(
     progress: ProgressCallback | None = None,
     overwrite: bool = False,
     storage_options: dict[str, Any] | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> StudyRun:
     """Run (or resume) ``spec`` into the cube at ``out``.
 
@@ -75,6 +81,10 @@ def run_study(
     local instance with ``workers`` CPUs or the ``RAY_ADDRESS`` cluster). ``chunk_size``: samples per
     task (default 1000; fixed by the store once created: resuming with another raises ``StudyError``).
     ``overwrite``: replace an existing cube instead of resuming it.
+    ``cancel``: polled between chunk completions (at least every second); when it returns true, chunks
+    in flight are cancelled, the store is marked ``cancelled`` and :class:`StudyCancelled` is raised
+    (finished chunks stay in the ledger). An exception raised by ``cancel`` interrupts the run as any
+    other would (store marked ``interrupted``, resumable).
     Raises ``ConfigError`` for a bad spec, ``StudyError`` when a chunk fails for good or the store holds
     another study, ``StorageError`` when the store cannot be used.
     """
@@ -95,9 +105,12 @@ def run_study(
             )
         else:
             store.update_attrs(status="running", runs=int(store.attrs.get("runs", 1)) + 1)
-        scheduler = _Scheduler(plan, store, kernel, executor, progress)
+        scheduler = _Scheduler(plan, store, kernel, executor, progress, cancel)
         try:
             scheduler.run()
+        except StudyCancelled:
+            _mark(store, status="cancelled")
+            raise
         except StudyError as exc:
             _mark(store, status="failed", error=str(exc))
             raise
@@ -194,8 +207,10 @@ class _Scheduler:
         kernel: Kernel,
         executor: Executor,
         progress: ProgressCallback | None,
+        cancel: Callable[[], bool] | None = None,
     ) -> None:
         self.plan, self.store, self.kernel, self.executor = plan, store, kernel, executor
+        self.cancel = cancel
         self.spec = plan.spec
         self.success = kernel.outcomes.index(kernel.success_outcome)
         self.early = self.spec.early_stopping is not None
@@ -291,6 +306,8 @@ class _Scheduler:
                     self.tracker.report()
                 if not finished:
                     self.tracker.report()
+                if self.cancel is not None and (self.queue or in_flight) and self.cancel():
+                    raise StudyCancelled(f"study {self.spec.name!r} cancelled")
         except BaseException:
             ex.cancel(list(in_flight))  # their results would not be recorded anyway
             raise
