@@ -55,9 +55,10 @@ def register(subparsers: Any) -> None:
 class ProgressBar:
     """Progress on a stream: a redrawn bar on a terminal, a line every few seconds otherwise."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30, every_s: float = 5.0) -> None:
-        self.stream, self.width, self.every_s = stream, width, every_s
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None, width: int = 30, every_s: float = 5.0) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width, self.every_s = width, every_s
+        self.tty = self.stream.isatty()
         self._last = -1e9
 
     def __call__(self, p: StudyProgress) -> None:

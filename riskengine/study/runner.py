@@ -24,7 +24,7 @@ from riskengine.study.aggregate import PieceAggregate, merge, n_bins
 from riskengine.study.cube import build_template, cell_values, global_attrs
 from riskengine.study.executor import Executor, RayExecutor, TaskFailed
 from riskengine.study.kernel import METRICS, Kernel
-from riskengine.study.plan import DEFAULT_CHUNK_SIZE, ChunkTask, PieceTask, StudyPlan, plan_study
+from riskengine.study.plan import ChunkTask, PieceTask, StudyPlan, default_chunk_size, plan_study
 from riskengine.study.progress import ProgressCallback, ProgressTracker
 from riskengine.study.provenance import provenance, utc_now
 from riskengine.study.spec import MARGIN_AXIS, StudySpec
@@ -79,7 +79,7 @@ def run_study(
 
     ``kernel``: the model (default: the descent engine). ``executor``: where chunks run (default: Ray,
     local instance with ``workers`` CPUs or the ``RAY_ADDRESS`` cluster). ``chunk_size``: samples per
-    task (default 1000; fixed by the store once created: resuming with another raises ``StudyError``).
+    task (default: one cell, at most 1000; fixed by the store once created: resuming with another raises ``StudyError``).
     ``overwrite``: replace an existing cube instead of resuming it.
     ``cancel``: polled between chunk completions (at least every second); when it returns true, chunks
     in flight are cancelled, the store is marked ``cancelled`` and :class:`StudyCancelled` is raised
@@ -96,13 +96,12 @@ def run_study(
         if store.attrs.get("status") == "complete":
             return _nothing_to_do(store, plan)
     else:
-        plan = plan_study(spec, chunk_size or DEFAULT_CHUNK_SIZE)
+        plan = plan_study(spec, chunk_size)
     executor = executor or RayExecutor(workers=workers)
     with executor:
         if store is None:
-            store = _create_store(
-                out, plan, chunk_size or DEFAULT_CHUNK_SIZE, kernel, executor, overwrite, storage_options
-            )
+            size = chunk_size or default_chunk_size(spec)
+            store = _create_store(out, plan, size, kernel, executor, overwrite, storage_options)
         else:
             store.update_attrs(status="running", runs=int(store.attrs.get("runs", 1)) + 1)
         scheduler = _Scheduler(plan, store, kernel, executor, progress, cancel)

@@ -2,7 +2,6 @@
 
 ``RISKENGINE_DATA_DIR``    where caches live (default ``~/.cache/riskengine``); the JAX persistent
                            compilation cache is ``<data_dir>/jax-cache``.
-``RISKENGINE_CONFIG_DIR``  the ``configs/`` tree holding ``studies/*.yaml`` (default: the repository's).
 ``RAY_ADDRESS``            join this Ray cluster instead of starting an embedded local instance.
 """
 
@@ -13,22 +12,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-_REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
 
 @dataclass(frozen=True)
 class StudySettings:
     data_dir: Path
-    config_dir: Path
     ray_address: str | None
 
     @property
     def jax_cache_dir(self) -> Path:
         return self.data_dir / "jax-cache"
-
-    @property
-    def studies_dir(self) -> Path:
-        return self.config_dir / "studies"
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> StudySettings:
@@ -37,7 +29,6 @@ def settings_from_env(environ: dict[str, str] | None = None) -> StudySettings:
     default_data = Path(env.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "riskengine"
     return StudySettings(
         data_dir=Path(env.get("RISKENGINE_DATA_DIR", default_data)),
-        config_dir=Path(env.get("RISKENGINE_CONFIG_DIR", _REPO_CONFIGS)),
         ray_address=env.get("RAY_ADDRESS") or None,
     )
 

@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from riskengine.config import DistributionSpec, ScenarioSpec
 from riskengine.errors import ConfigError, NotFoundError
-from riskengine.study._contract import DistributionSpec, ScenarioSpec
 
 LATENCY_AXIS = "sensor_latency_s"
 MARGIN_AXIS = "fuel_margin_pct"
@@ -55,7 +55,7 @@ class StudySpec(BaseModel):
 
     name: str = Field(default="study", min_length=1, max_length=200)
     description: str = ""
-    scenario: ScenarioSpec = Field(default_factory=ScenarioSpec)
+    scenario: ScenarioSpec = Field(default_factory=lambda: ScenarioSpec.model_validate({}))
     sites: list[str] = Field(min_length=1)
     grid: dict[str, list[float]]
     samples_per_cell: int = Field(ge=1, le=10_000_000)
@@ -152,9 +152,9 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
 
 def preset_path(name: str, studies_dir: Path | None = None) -> Path:
     """Path of the study preset ``name`` (``configs/studies/<name>.yaml``)."""
-    from riskengine.study.settings import get_settings
+    from riskengine.config.presets import config_dir
 
-    root = studies_dir or get_settings().studies_dir
+    root = studies_dir or config_dir() / "studies"
     if not name.replace("_", "").replace("-", "").isalnum():
         raise ConfigError(f"study preset name {name!r} is not a plain name", field="preset", value=name)
     path = root / f"{name}.yaml"

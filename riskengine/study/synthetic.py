@@ -8,7 +8,8 @@ Failures are split over the failure outcomes in fixed proportions. Metrics: vert
 ``speed_scale * U(0, 2)`` (so Uniform(0, 3) m/s at the default scale), horizontal speed Exponential
 (mean 0.5 m/s), propellant ``need * margin / 100 + U(0, 5)`` kg, miss distance Rayleigh(50 m); all NaN
 on ``timeout``. Fault injection for tests: ``crash_cells`` kill their worker process (``os._exit``) on the
-first attempt, marked by a file in ``crash_marker_dir``; ``delay_s`` sleeps per batch.
+first attempt, marked by a file in ``crash_marker_dir``; ``fail_cells`` raise an exception every time;
+``delay_s`` sleeps per batch.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class BernoulliKernel:
     delay_s: float = 0.0
     crash_cells: tuple[int, ...] = ()
     crash_marker_dir: str | None = None
+    fail_cells: tuple[int, ...] = ()
 
     name: str = "bernoulli"
     outcomes: tuple[str, ...] = OUTCOMES
@@ -103,6 +105,8 @@ class BernoulliKernel:
     def simulate(
         self, spec: StudySpec, cell: CellRef, cell_key: Any, sample_index: np.ndarray
     ) -> SampleBatch:
+        if cell.index in self.fail_cells:
+            raise FloatingPointError(f"injected failure in cell {cell.index}")
         self._maybe_crash(cell)
         if self.delay_s:
             time.sleep(self.delay_s)

@@ -61,4 +61,10 @@ def configure_worker(pin_cpu: bool = True) -> None:
 
 def worker_info() -> dict[str, object]:
     """What :func:`configure_worker` did in this process (for tests and diagnostics)."""
-    return {"configured": bool(_state.get("done")), "cpu": _state.get("cpu"), "pid": os.getpid()}
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return {
+        "configured": bool(_state.get("done")),
+        "cpu": _state.get("cpu"),
+        "pid": os.getpid(),
+        "affinity": affinity,
+    }

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
+from study_helpers import make_spec
 
-from riskengine.study import StudySpec, parse_study_spec
+from riskengine.study import StudySpec
 from riskengine.study.synthetic import BernoulliKernel
 
 
 @pytest.fixture
 def kernel() -> BernoulliKernel:
     return BernoulliKernel()
-
-
-def make_spec(**over: Any) -> StudySpec:
-    data: dict[str, Any] = {
-        "name": "test",
-        "sites": ["atlas_crater", "mare_frigoris"],
-        "grid": {"sensor_latency_s": [0.0, 20.0, 40.0], "fuel_margin_pct": [0.0, 10.0]},
-        "samples_per_cell": 120,
-        "seed": 7,
-        "dispersions": {"synthetic.speed_scale": {"kind": "uniform", "low": 1.0, "high": 2.0}},
-    }
-    data.update(over)
-    return parse_study_spec(data)
 
 
 @pytest.fixture

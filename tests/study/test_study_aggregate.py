@@ -15,7 +15,9 @@ from riskengine.study.aggregate import (
 )
 
 
-@pytest.mark.parametrize(("k", "n"), [(0, 10), (1, 10), (5, 10), (10, 10), (37, 200), (999, 1000), (500, 1000)])
+@pytest.mark.parametrize(
+    ("k", "n"), [(0, 10), (1, 10), (5, 10), (10, 10), (37, 200), (999, 1000), (500, 1000)]
+)
 def test_wilson_matches_scipy(k: int, n: int) -> None:
     ci = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
     lo, hi = wilson_interval(k, n)
@@ -45,7 +47,11 @@ def test_histograms_merge_exactly() -> None:
 @pytest.mark.parametrize("dist", ["uniform", "lognormal", "exponential"])
 def test_quantiles_within_bin_resolution(dist: str) -> None:
     rng = np.random.default_rng(1)
-    v = {"uniform": rng.uniform(0, 3, 20000), "lognormal": rng.lognormal(3, 1, 20000), "exponential": rng.exponential(0.5, 20000)}[dist]
+    v = {
+        "uniform": rng.uniform(0, 3, 20000),
+        "lognormal": rng.lognormal(3, 1, 20000),
+        "exponential": rng.exponential(0.5, 20000),
+    }[dist]
     levels = [0.05, 0.5, 0.95]
     got = quantiles_from_hist(histogram(v), levels)
     want = np.quantile(v, levels)

@@ -132,7 +132,9 @@ def test_resume_refuses_another_study_or_layout(tmp_path: Path, spec_factory: Sp
 class BrokenKernel(BernoulliKernel):
     bad_cell: int = 3
 
-    def simulate(self, spec: StudySpec, cell: CellRef, cell_key: Any, sample_index: np.ndarray) -> SampleBatch:
+    def simulate(
+        self, spec: StudySpec, cell: CellRef, cell_key: Any, sample_index: np.ndarray
+    ) -> SampleBatch:
         if cell.index == self.bad_cell:
             raise FloatingPointError("guidance diverged in cell 3")
         return super().simulate(spec, cell, cell_key, sample_index)
@@ -154,7 +156,13 @@ def test_a_failing_chunk_fails_the_study_with_its_error(tmp_path: Path, spec_fac
 
 
 def test_plain_xarray_reads_the_cube_without_project_code(tmp_path: Path, spec_factory: SpecFactory) -> None:
-    spec = spec_factory(grid={"sensor_latency_s": [0.0, 20.0], "fuel_margin_pct": [0.0, 10.0], "synthetic.logit_shift": [0.0, 1.0]})
+    spec = spec_factory(
+        grid={
+            "sensor_latency_s": [0.0, 20.0],
+            "fuel_margin_pct": [0.0, 10.0],
+            "synthetic.logit_shift": [0.0, 1.0],
+        }
+    )
     out = tmp_path / "cube.zarr"
     run(spec, out)
     script = (
@@ -167,7 +175,14 @@ def test_plain_xarray_reads_the_cube_without_project_code(tmp_path: Path, spec_f
     )
     proc = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, check=True)
     got = json.loads(proc.stdout)
-    assert got["dims"] == {"site": 2, "sensor_latency_s": 2, "fuel_margin_pct": 2, "synthetic.logit_shift": 2, "outcome": 6, "quantile": 3}
+    assert got["dims"] == {
+        "site": 2,
+        "sensor_latency_s": 2,
+        "fuel_margin_pct": 2,
+        "synthetic.logit_shift": 2,
+        "outcome": 6,
+        "quantile": 3,
+    }
     assert not got["riskengine_loaded"]
     assert proc.stderr == ""
     for var in (
@@ -182,7 +197,15 @@ def test_plain_xarray_reads_the_cube_without_project_code(tmp_path: Path, spec_f
     attrs = got["attrs"]
     assert attrs["interval_method"] == "wilson" and attrs["Conventions"].startswith("CF")
     assert json.loads(attrs["spec_json"])["seed"] == spec.seed and attrs["spec_sha256"] == spec.sha256()
-    for key in ("riskengine_version", "jax_version", "ray_version", "zarr_version", "git_revision", "started_at", "finished_at"):
+    for key in (
+        "riskengine_version",
+        "jax_version",
+        "ray_version",
+        "zarr_version",
+        "git_revision",
+        "started_at",
+        "finished_at",
+    ):
         assert key in attrs
     ds = xr.open_zarr(out)
     assert ds["p_success_lo"].attrs["interval_method"] == "wilson"

@@ -35,10 +35,26 @@ def spec(**over: Any) -> dict[str, Any]:
         (spec(sites=[]), "sites", "at least 1"),
         (spec(seed=-1), "seed", "greater than or equal to 0"),
         (spec(quantiles=[0.5, 1.0]), "quantiles", "strictly between 0 and 1"),
-        (spec(dispersions={"x": {"kind": "normal", "mean": 0, "std": -1}}), "dispersions.x.normal.std", "greater than 0"),
-        (spec(dispersions={"x": {"kind": "uniform", "low": 2, "high": 1}}), "dispersions.x.uniform", "below high"),
-        (spec(dispersions={"x": {"kind": "gamma"}}), "dispersions.x", "does not match any of the expected tags"),
-        (spec(dispersions={"sensor_latency_s": {"kind": "fixed", "value": 1}}), "spec", "cannot also be dispersed"),
+        (
+            spec(dispersions={"x": {"kind": "normal", "mean": 0, "std": -1}}),
+            "dispersions.x.normal.std",
+            "greater than 0",
+        ),
+        (
+            spec(dispersions={"x": {"kind": "uniform", "low": 2, "high": 1}}),
+            "dispersions.x.uniform",
+            "below high",
+        ),
+        (
+            spec(dispersions={"x": {"kind": "gamma"}}),
+            "dispersions.x",
+            "does not match any of the expected tags",
+        ),
+        (
+            spec(dispersions={"sensor_latency_s": {"kind": "fixed", "value": 1}}),
+            "spec",
+            "cannot also be dispersed",
+        ),
         (spec(surprise=1), "surprise", "Extra inputs are not permitted"),
         (spec(early_stopping={"target_width": 0}), "early_stopping.target_width", "greater than 0"),
     ],
@@ -60,11 +76,33 @@ def test_malformed_specs_are_refused(data: dict[str, Any], field: str, needle: s
             "grid.synthetic.logit_shfit",
             "did you mean 'synthetic.logit_shift'",
         ),
-        ({"dispersions": {"imu.bias": {"kind": "fixed", "value": 0}}}, "dispersions.imu.bias", "unknown parameter"),
-        ({"grid": {"sensor_latency_s": [-1.0], "fuel_margin_pct": [0.0]}}, "grid.sensor_latency_s", "outside the physical range"),
-        ({"grid": {"sensor_latency_s": [0.0], "fuel_margin_pct": [-150.0]}}, "grid.fuel_margin_pct", "[-100.0, 1000.0]"),
         (
-            {"dispersions": {"synthetic.speed_scale": {"kind": "truncnormal", "mean": 1, "std": 1, "low": -1, "high": 2}}},
+            {"dispersions": {"imu.bias": {"kind": "fixed", "value": 0}}},
+            "dispersions.imu.bias",
+            "unknown parameter",
+        ),
+        (
+            {"grid": {"sensor_latency_s": [-1.0], "fuel_margin_pct": [0.0]}},
+            "grid.sensor_latency_s",
+            "outside the physical range",
+        ),
+        (
+            {"grid": {"sensor_latency_s": [0.0], "fuel_margin_pct": [-150.0]}},
+            "grid.fuel_margin_pct",
+            "[-100.0, 1000.0]",
+        ),
+        (
+            {
+                "dispersions": {
+                    "synthetic.speed_scale": {
+                        "kind": "truncnormal",
+                        "mean": 1,
+                        "std": 1,
+                        "low": -1,
+                        "high": 2,
+                    }
+                }
+            },
             "dispersions.synthetic.speed_scale",
             "leaves the physical range",
         ),

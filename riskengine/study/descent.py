@@ -1,0 +1,102 @@
+"""The descent engine as a study kernel: the adapter between the study engine and core/config.
+
+Per worker process, a cell's ``Params`` and the study's ``Dispersion`` are built once and cached; the
+core's jitted ``simulate_batch`` is compiled once per batch shape (the plan keeps one shape per study).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from riskengine.study.kernel import METRICS, CellRef, ParameterInfo, SampleBatch
+from riskengine.study.spec import LATENCY_AXIS, StudySpec
+
+
+@functools.cache
+def _parameters() -> dict[str, ParameterInfo]:
+    from riskengine.config import PARAMETERS, resolve_path
+
+    out: dict[str, ParameterInfo] = dict(PARAMETERS)
+    out[LATENCY_AXIS] = PARAMETERS[resolve_path(LATENCY_AXIS)]
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _dispersion(spec_json: str) -> Any:
+    from riskengine.config import build_dispersion
+
+    spec = StudySpec.model_validate_json(spec_json)
+    return build_dispersion(spec.dispersions)
+
+
+@functools.lru_cache(maxsize=1024)
+def _params(spec_json: str, site: str, assignments: tuple[tuple[str, float], ...]) -> Any:
+    from riskengine.config import build_params
+
+    spec = StudySpec.model_validate_json(spec_json)
+    return build_params(spec.scenario, site, dict(assignments))
+
+
+@functools.lru_cache(maxsize=1024)
+def _need(spec_json: str, site: str, assignments: tuple[tuple[str, float], ...]) -> float:
+    from riskengine.config import nominal_propellant_need_kg
+
+    spec = StudySpec.model_validate_json(spec_json)
+    return float(nominal_propellant_need_kg(spec.scenario, site, dict(assignments)))
+
+
+@dataclass(frozen=True)
+class DescentKernel:
+    """The lander descent engine (``riskengine.core.simulate_batch``)."""
+
+    name: str = "descent"
+    success_outcome: str = "landed"
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        from riskengine.core import OUTCOMES
+
+        return tuple(OUTCOMES)
+
+    def site_names(self) -> Sequence[str]:
+        from riskengine.config import site_names
+
+        return site_names()
+
+    def parameters(self) -> Mapping[str, ParameterInfo]:
+        return _parameters()
+
+    def canonical_name(self, name: str) -> str:
+        from riskengine.config import resolve_path
+
+        return resolve_path(name)
+
+    def check_dispersions(self, spec: StudySpec) -> None:
+        from riskengine.config import build_dispersion
+
+        build_dispersion(spec.dispersions)
+
+    def nominal_propellant_need_kg(self, spec: StudySpec, cell: CellRef) -> float:
+        return _need(spec.canonical_json(), cell.site, cell.assignments)
+
+    def simulate(
+        self, spec: StudySpec, cell: CellRef, cell_key: Any, sample_index: np.ndarray
+    ) -> SampleBatch:
+        import jax
+        import jax.numpy as jnp
+
+        from riskengine.core import simulate_batch
+
+        spec_json = spec.canonical_json()
+        params = _params(spec_json, cell.site, cell.assignments)
+        result = simulate_batch(params, _dispersion(spec_json), cell_key, jnp.asarray(sample_index))
+        result = jax.device_get(result)
+        return SampleBatch(
+            np.asarray(result.outcome, dtype=np.int32),
+            {m: np.asarray(getattr(result, m), dtype=np.float64) for m in METRICS},
+        )
