@@ -10,12 +10,14 @@ from riskengine.errors import RiskEngineError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from riskengine.cli import replay, study
+    from riskengine.cli import keys, replay, serve, study
 
     parser = argparse.ArgumentParser(prog="riskengine", description="Lunar landing-risk engine.")
     sub = parser.add_subparsers(dest="command", required=True)
     replay.register(sub)
     study.register(sub)
+    serve.register(sub)
+    keys.register(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Request and response models (Create / Public / list forms, as in full-stack-fastapi-template)."""
