@@ -218,7 +218,7 @@ def test_memory_store_and_retained_samples(spec_factory: SpecFactory) -> None:
     spec = spec_factory(retain_samples=10)
     a, b = zarr.storage.MemoryStore(), zarr.storage.MemoryStore()
     run(spec, a, chunk_size=1000)
-    run(spec, b, chunk_size=4)
+    run(spec, b, chunk_size=7)  # retained samples span pieces
     ca, cb = open_cube(a), open_cube(b)
     assert ca.sizes["sample"] == 10
     for name in ca.data_vars:
@@ -254,3 +254,22 @@ def test_interval_coverage_on_a_known_model(tmp_path: Path, spec_factory: SpecFa
     assert 0.91 <= coverage <= 0.99, coverage
     # The estimator is unbiased: mean error over cells is small.
     assert abs((ds["p_success"].values - true_p).mean()) < 0.01
+
+
+def test_cancel_hook_stops_and_the_study_resumes(tmp_path: Path, spec_factory: SpecFactory) -> None:
+    from riskengine.study.runner import StudyCancelled
+
+    spec = spec_factory()
+    out = tmp_path / "cube.zarr"
+    polls: list[int] = []
+
+    def cancel() -> bool:
+        polls.append(1)
+        return len(polls) >= 3
+
+    with pytest.raises(StudyCancelled):
+        run(spec, out, chunk_size=120, cancel=cancel)
+    assert open_cube(out).attrs["status"] == "cancelled"
+    res = run(spec, out)
+    assert res.chunks_resumed == 3 and res.chunks_run == 9
+    assert (open_cube(out)["n"] == spec.samples_per_cell).all()

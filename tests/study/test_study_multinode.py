@@ -16,6 +16,10 @@ from riskengine.study import InProcessExecutor, RayExecutor, open_cube, run_stud
 from riskengine.study.settings import get_settings
 from riskengine.study.synthetic import BernoulliKernel
 
+# ray.init forks its raylet after JAX ran in this test process (fork+exec of a subprocess: harmless).
+_FORK = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
+pytestmark = [_FORK]
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:

@@ -14,7 +14,9 @@ from riskengine.study import InProcessExecutor, RayExecutor, StudyProgress, Stud
 from riskengine.study.synthetic import BernoulliKernel
 from riskengine.study.worker_setup import worker_info
 
-pytestmark = pytest.mark.usefixtures("ray_local")
+# ray.init forks its raylet after JAX ran in this test process (fork+exec of a subprocess: harmless).
+_FORK = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
+pytestmark = [pytest.mark.usefixtures("ray_local"), _FORK]
 SpecFactory = Callable[..., StudySpec]
 
 
