@@ -1,16 +1,19 @@
-"""Once-per-process setup of a Ray worker, before its first JAX computation.
+"""Once-per-process setup of a Ray worker, at the start of its first task.
 
 * CPU affinity: XLA sizes its CPU thread pool from the process's CPU affinity, so a worker left with
-  the whole machine spawns a pool per core and N workers oversubscribe N cores. Each worker claims one
-  CPU slot of its node with an exclusive ``flock`` on ``<tmp>/riskengine-cpu-slots/<uid>/<i>.lock``
-  (released by the kernel when the worker dies) and pins itself to that CPU. A worker finding every
-  slot taken (more workers than CPUs) pins to ``pid mod ncpu``.
-* JAX persistent compilation cache under the data dir, so a fresh worker reuses compiled programs;
-  a reused worker keeps its in-memory jit cache anyway.
+  the whole machine runs a pool thread per core and N workers oversubscribe N cores. Each worker claims
+  one CPU slot of its machine with an exclusive ``flock`` on ``<tmp>/riskengine-cpu-slots/<uid>/<cpu>.lock``
+  (released by the kernel when the worker dies) and pins *every* thread of the process to that CPU:
+  importing the engine may already have created XLA's pool (module-level arrays), and Linux affinity
+  is per thread. Threads created later inherit it. A worker finding every slot taken (more workers
+  than CPUs) pins to ``pid mod ncpu``.
+* JAX persistent compilation cache under the data dir (see :mod:`riskengine.study.settings`), so a
+  fresh worker loads compiled programs instead of compiling; a reused worker keeps its jit cache anyway.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import tempfile
@@ -23,7 +26,7 @@ _state: dict[str, object] = {}
 def _claim_cpu(cpus: list[int]) -> int:
     slot_dir = Path(tempfile.gettempdir()) / "riskengine-cpu-slots" / str(os.getuid())
     slot_dir.mkdir(parents=True, exist_ok=True)
-    for i, cpu in enumerate(cpus):
+    for cpu in cpus:
         fh: IO[bytes] = open(slot_dir / f"{cpu}.lock", "wb")  # noqa: SIM115 - held for the process's life
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -31,19 +34,32 @@ def _claim_cpu(cpus: list[int]) -> int:
             fh.close()
             continue
         _state["slot_file"] = fh
-        return cpus[i]
+        return cpu
     return cpus[os.getpid() % len(cpus)]
 
 
+def _thread_ids() -> list[int]:
+    try:
+        return [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        return [0]  # no /proc: the calling thread only
+
+
+def _pin_all_threads(cpu: int) -> None:
+    for tid in _thread_ids():
+        with contextlib.suppress(OSError):  # the thread ended meanwhile
+            os.sched_setaffinity(tid, {cpu})
+
+
 def configure_worker(pin_cpu: bool = True) -> None:
-    """Idempotent; call at the start of every task."""
+    """Idempotent; called at the start of every task run by the Ray executor."""
     if _state.get("done"):
         return
     if pin_cpu and hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))
         if len(cpus) > 1:
             cpu = _claim_cpu(cpus)
-            os.sched_setaffinity(0, {cpu})
+            _pin_all_threads(cpu)
             _state["cpu"] = cpu
     import jax
 
@@ -60,11 +76,15 @@ def configure_worker(pin_cpu: bool = True) -> None:
 
 
 def worker_info() -> dict[str, object]:
-    """What :func:`configure_worker` did in this process (for tests and diagnostics)."""
-    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    """What :func:`configure_worker` did in this process, and every thread's CPU set (for tests)."""
+    threads: dict[int, list[int]] = {}
+    if hasattr(os, "sched_getaffinity"):
+        for tid in _thread_ids():
+            with contextlib.suppress(OSError):
+                threads[tid] = sorted(os.sched_getaffinity(tid))
     return {
         "configured": bool(_state.get("done")),
         "cpu": _state.get("cpu"),
         "pid": os.getpid(),
-        "affinity": affinity,
+        "threads": threads,
     }

@@ -273,3 +273,11 @@ def test_cancel_hook_stops_and_the_study_resumes(tmp_path: Path, spec_factory: S
     res = run(spec, out)
     assert res.chunks_resumed == 3 and res.chunks_run == 9
     assert (open_cube(out)["n"] == spec.samples_per_cell).all()
+
+
+def test_fsspec_url_location(tmp_path: Path, spec_factory: SpecFactory) -> None:
+    url = f"memory://riskengine-tests/{tmp_path.name}/cube.zarr"  # any fsspec URL: s3://, gs://, ...
+    res = run(spec_factory(), url, chunk_size=1000)
+    assert res.location == url
+    ds = xr.open_zarr(url)
+    assert (ds["n"] == 120).all()
