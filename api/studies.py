@@ -17,11 +17,14 @@ from api.errors import LimitExceeded, StudyNotReady, TooManyStudies
 from api.schemas.studies import StudiesPublic, StudyProgressPublic, StudyPublic, StudySummary
 from riskengine.errors import ConfigError, NotFoundError
 from riskengine.study import StudySpec, check_spec, parse_study_spec
+from riskengine.study.spec import resolve_preset
 
 
 def parse_submission(body: Mapping[str, Any]) -> StudySpec:
     """The engine's own parser: a full spec, or ``{"preset": name, ...overrides}``."""
     try:
+        if "preset" in body:  # resolved first, so a bad preset's error keeps its field name
+            body = resolve_preset(body)
         return parse_study_spec(body)
     except NotFoundError as exc:  # an unknown preset is bad input, not a missing resource
         raise ConfigError(str(exc), field="preset", value=body.get("preset")) from exc
