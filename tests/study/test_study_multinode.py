@@ -62,3 +62,32 @@ def test_study_spreads_over_two_nodes(cluster: Any, tmp_path: Path, monkeypatch:
     a, b = open_cube(tmp_path / "cube.zarr"), open_cube(tmp_path / "ref.zarr")
     for name in a.data_vars:
         np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=str(name))
+
+
+def test_a_dead_node_is_retried_and_the_cube_is_exact(cluster: Any, tmp_path: Path) -> None:
+    """The second node's raylet and workers are killed mid-study; its chunks are retried on the head."""
+    spec = make_spec()
+    head_id = cluster.head_node.node_id
+    [other] = [n for n in cluster.list_all_nodes() if n.node_id != head_id]
+    killed: list[str] = []
+
+    def kill_second_node(p: Any) -> None:
+        if p.chunks_done >= 3 and not killed:
+            killed.append(other.node_id)
+            cluster.remove_node(other)
+
+    executor = RayExecutor(address=cluster.address, scheduling_strategy="SPREAD")
+    res = run_study(
+        spec,
+        tmp_path / "cube.zarr",
+        kernel=BernoulliKernel(delay_s=0.2),
+        executor=executor,
+        chunk_size=60,
+        progress=kill_second_node,
+    )
+    assert killed and res.chunks_run == res.chunks_total
+    run_study(spec, tmp_path / "ref.zarr", kernel=BernoulliKernel(), executor=InProcessExecutor())
+    a, b = open_cube(tmp_path / "cube.zarr"), open_cube(tmp_path / "ref.zarr")
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=str(name))
+    assert (a["count"].sum("outcome") == spec.samples_per_cell).all()
