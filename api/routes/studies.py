@@ -49,7 +49,7 @@ SUBMISSION_BODY: dict[str, Any] = {
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=StudyCreated,
-    responses=responses(401, 403, 422, 429),
+    responses=responses(400, 401, 403, 422, 429),
     openapi_extra=SUBMISSION_BODY,
     summary="Submit a study",
 )
@@ -116,7 +116,7 @@ def cancel_study(
 @router.post(
     "/{study_id}/share",
     response_model=StudyPublic,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(400, 401, 403, 404, 422),
     summary="Share a study with an organisation",
 )
 def share_study(
