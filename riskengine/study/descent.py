@@ -77,9 +77,14 @@ class DescentKernel:
         return resolve_path(name)
 
     def check_dispersions(self, spec: StudySpec) -> None:
-        from riskengine.config import build_dispersion
+        # The config layer's own checks, without building the core's arrays: the driver must not run JAX
+        # before Ray starts its workers. (fuel_margin_pct, a required grid axis, is refused by the spec.)
+        from riskengine.config import resolve_path
+        from riskengine.config.distributions import check_distribution
 
-        build_dispersion(spec.dispersions)
+        for name, dist in spec.dispersions.items():
+            field = f"dispersions.{name}"
+            check_distribution(resolve_path(name, field), dist, field)
 
     def nominal_propellant_need_kg(self, spec: StudySpec, cell: CellRef) -> float:
         return _need(spec.canonical_json(), cell.site, cell.assignments)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -141,15 +142,19 @@ class RayExecutor:
 
         if not ray.is_initialized():
             address = self.address or get_settings().ray_address
-            if address:
-                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-            else:
-                ray.init(
-                    num_cpus=self.workers or machine_cpus(),
-                    include_dashboard=False,
-                    logging_level=logging.WARNING,
-                    log_to_driver=False,
-                )
+            with warnings.catch_warnings():
+                # ray.init fork-execs its daemons; JAX warns about any fork once its backend exists
+                # (importing the core creates arrays), but an exec'd child never runs JAX code.
+                warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+                if address:
+                    ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+                else:
+                    ray.init(
+                        num_cpus=self.workers or machine_cpus(),
+                        include_dashboard=False,
+                        logging_level=logging.WARNING,
+                        log_to_driver=False,
+                    )
             self._owned = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         # Two tasks per CPU keep workers busy while the driver stores results.
