@@ -49,7 +49,8 @@ def git_revision() -> str:
 def jax_prng_impl() -> str:
     import jax
 
-    return str(jax.random.key_impl(jax.random.PRNGKey(0)))
+    # Read, not computed: the driver runs no JAX before Ray has started its workers.
+    return str(getattr(jax.config, "jax_default_prng_impl", "unknown"))
 
 
 def provenance(spec: StudySpec, kernel_name: str) -> dict[str, Any]:

@@ -97,13 +97,13 @@ def run_study(
             return _nothing_to_do(store, plan)
     else:
         plan = plan_study(spec, chunk_size)
+    if store is None:
+        size = chunk_size or default_chunk_size(spec)
+        store = _create_store(out, plan, size, kernel, overwrite, storage_options)
+    else:
+        store.update_attrs(status="running", runs=int(store.attrs.get("runs", 1)) + 1)
     executor = executor or RayExecutor(workers=workers)
     with executor:
-        if store is None:
-            size = chunk_size or default_chunk_size(spec)
-            store = _create_store(out, plan, size, kernel, executor, overwrite, storage_options)
-        else:
-            store.update_attrs(status="running", runs=int(store.attrs.get("runs", 1)) + 1)
         scheduler = _Scheduler(plan, store, kernel, executor, progress, cancel)
         try:
             scheduler.run()
@@ -169,7 +169,6 @@ def _create_store(
     plan: StudyPlan,
     chunk_size: int,
     kernel: Kernel,
-    executor: Executor,
     overwrite: bool,
     storage_options: dict[str, Any] | None,
 ) -> CubeStore:
