@@ -12,7 +12,7 @@ from riskengine.study.executor import Executor, InProcessExecutor, RayExecutor, 
 from riskengine.study.kernel import METRICS, CellRef, Kernel, ParamInfo, SampleBatch
 from riskengine.study.plan import DEFAULT_CHUNK_SIZE, StudyPlan, plan_study
 from riskengine.study.progress import ProgressCallback, StudyProgress
-from riskengine.study.runner import StudyRun, run_study
+from riskengine.study.runner import StudyCancelled, StudyRun, run_study
 from riskengine.study.spec import EarlyStopping, StudySpec, load_study_spec, parse_study_spec
 from riskengine.study.validate import check_spec
 
@@ -28,6 +28,7 @@ __all__ = [
     "ProgressCallback",
     "RayExecutor",
     "SampleBatch",
+    "StudyCancelled",
     "StudyPlan",
     "StudyProgress",
     "StudyRun",

@@ -18,6 +18,10 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def package_version() -> str:
+    return _version("riskengine")
+
+
 def _version(pkg: str) -> str:
     try:
         return importlib.metadata.version(pkg)

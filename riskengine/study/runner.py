@@ -26,7 +26,7 @@ from riskengine.study.executor import Executor, RayExecutor, TaskFailed
 from riskengine.study.kernel import METRICS, Kernel
 from riskengine.study.plan import ChunkTask, PieceTask, StudyPlan, default_chunk_size, plan_study
 from riskengine.study.progress import ProgressCallback, ProgressTracker
-from riskengine.study.provenance import provenance, utc_now
+from riskengine.study.provenance import git_revision, package_version, provenance, utc_now
 from riskengine.study.spec import MARGIN_AXIS, StudySpec
 from riskengine.study.validate import check_spec
 from riskengine.study.worker import ChunkResult, run_chunk
@@ -101,7 +101,9 @@ def run_study(
         size = chunk_size or default_chunk_size(spec)
         store = _create_store(out, plan, size, kernel, overwrite, storage_options)
     else:
-        store.update_attrs(status="running", runs=int(store.attrs.get("runs", 1)) + 1)
+        # A resumed study may run other code than its first run: every run is recorded.
+        history = [*store.attrs.get("run_history", []), _run_record()]
+        store.update_attrs(status="running", runs=len(history), run_history=history)
     executor = executor or RayExecutor(workers=workers)
     with executor:
         scheduler = _Scheduler(plan, store, kernel, executor, progress, cancel)
@@ -130,6 +132,10 @@ def run_study(
         tuple(sorted({n for n, _ in scheduler.workers})),
         tuple(sorted({p for _, p in scheduler.workers})),
     )
+
+
+def _run_record() -> dict[str, str]:
+    return {"started_at": utc_now(), "git_revision": git_revision(), "riskengine_version": package_version()}
 
 
 def _mark(store: CubeStore, **attrs: Any) -> None:
@@ -177,6 +183,7 @@ def _create_store(
         "chunk_size": chunk_size,
         "status": "running",
         "runs": 1,
+        "run_history": [_run_record()],
         "started_at": utc_now(),
         "finished_at": "",
         "error": "",

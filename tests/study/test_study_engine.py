@@ -91,6 +91,9 @@ def test_resume_after_interruption(tmp_path: Path, spec_factory: SpecFactory) ->
     assert_same_cube(reference, out)
     ds = open_cube(out)
     assert ds.attrs["status"] == "complete" and ds.attrs["runs"] == 2
+    assert [set(r) for r in ds.attrs["run_history"]] == [
+        {"started_at", "git_revision", "riskengine_version"}
+    ] * 2
     assert (ds["count"].sum("outcome") == spec.samples_per_cell).all()  # nothing counted twice
     # A finished study is not run again.
     third = run(spec, out)
