@@ -48,5 +48,6 @@ def imu_bias(imu: ImuParams) -> Array:
 
 def imu_error(imu: ImuParams, dt: Array, z3: Array) -> Array:
     """(3,) specific-force error over one step: bias plus white noise of velocity random walk
-    ``vrw`` (velocity error grows as vrw * sqrt(t), so the step-mean acceleration noise is vrw / sqrt(dt))."""
+    ``vrw`` (velocity error grows as vrw * sqrt(t), so the step-mean acceleration noise is vrw / sqrt(dt)).
+    ``z3`` is zero-mean, unit-variance noise."""
     return imu_bias(imu) + imu.velocity_random_walk_mps_per_sqrt_s / jnp.sqrt(dt) * z3

@@ -13,7 +13,6 @@ class Draws:
 
     local_gradient: Array  # (2,) random terrain gradient at touchdown (x, y), dimensionless
     rock_m: Array  # rock height under one footpad
-    dropout_threshold: Array  # a reading drops out when its standard-normal draw is below this
 
 
 @pytree_dataclass

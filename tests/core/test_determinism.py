@@ -33,6 +33,18 @@ def test_sample_alone_equals_sample_in_batch(frigoris_params: Params):
         np.testing.assert_array_equal(whole[7], mixed[0])
 
 
+def test_sample_identical_across_block_boundaries(frigoris_params: Params):
+    # 1100 samples run as two 1024-lane blocks; sample 1050 sits in the second block there and alone here.
+    from riskengine.core.engine import BLOCK_LANES
+
+    key = jax.random.key(9)
+    big = simulate_batch(frigoris_params, DISPERSED, key, jnp.arange(BLOCK_LANES + 76, dtype=jnp.int32))
+    alone = simulate_batch(frigoris_params, DISPERSED, key, jnp.array([BLOCK_LANES + 26, 5], dtype=jnp.int32))
+    for whole, one in zip(_leaves(big), _leaves(alone), strict=True):
+        np.testing.assert_array_equal(whole[BLOCK_LANES + 26], one[0])
+        np.testing.assert_array_equal(whole[5], one[1])
+
+
 def test_different_keys_differ(frigoris_params: Params):
     idx = jnp.arange(4, dtype=jnp.int32)
     a = simulate_batch(frigoris_params, DISPERSED, jax.random.key(1), idx)
