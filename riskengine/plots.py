@@ -23,7 +23,9 @@ def plot_replay(replay: ReplayRun, path: str) -> None:
     t = t[keep]
     fig, axes = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
     axes[0].plot(t, np.asarray(tr.true_altitude_m)[keep] / 1000, label="true altitude above terrain")
-    axes[0].plot(t, np.asarray(tr.estimated_altitude_m)[keep] / 1000, "--", label="altitude navigation believes")
+    axes[0].plot(
+        t, np.asarray(tr.estimated_altitude_m)[keep] / 1000, "--", label="altitude navigation believes"
+    )
     axes[0].set_ylabel("altitude (km)")
     axes[1].plot(t, np.asarray(tr.vertical_speed_mps)[keep], color="C2")
     axes[1].set_ylabel("vertical speed (m/s)")
@@ -33,7 +35,9 @@ def plot_replay(replay: ReplayRun, path: str) -> None:
     for e in replay.events():
         for ax in axes:
             ax.axvline(e["t_s"], color="0.7", lw=0.8)
-        axes[0].annotate(e["name"], (e["t_s"], axes[0].get_ylim()[1]), rotation=90, fontsize=7, va="top", ha="right")
+        axes[0].annotate(
+            e["name"], (e["t_s"], axes[0].get_ylim()[1]), rotation=90, fontsize=7, va="top", ha="right"
+        )
     axes[0].legend(loc="center left", fontsize=8)
     fig.suptitle(f"{replay.spec.name} at {replay.spec.site}: {replay.outcome}")
     fig.tight_layout()

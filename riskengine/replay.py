@@ -30,7 +30,9 @@ class ReplaySpec(BaseModel):
     description: str = ""
     site: str
     scenario: ScenarioSpec = ScenarioSpec()
-    assignments: dict[str, float] = Field(default_factory=dict, description="Cell values, e.g. fuel_margin_pct")
+    assignments: dict[str, float] = Field(
+        default_factory=dict, description="Cell values, e.g. fuel_margin_pct"
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1)
     sources: list[str] = []
 

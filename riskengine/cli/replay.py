@@ -13,7 +13,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser("replay", help="fly a stated scenario (configs/replays) and tell its story")
     p.add_argument("name", help=f"replay preset: {', '.join(preset_names('replays'))}")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a timeline")
-    p.add_argument("--plot", metavar="FILE.png", help="draw altitude, vertical speed and propellant against time")
+    p.add_argument(
+        "--plot", metavar="FILE.png", help="draw altitude, vertical speed and propellant against time"
+    )
     p.set_defaults(func=run)
 
 

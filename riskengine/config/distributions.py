@@ -82,7 +82,9 @@ def check_distribution(path: str, dist: Fixed | Normal | TruncNormal | Uniform, 
         )
 
 
-def build_dispersion(dists: Mapping[str, Fixed | Normal | TruncNormal | Uniform], *, field_prefix: str = "dispersions") -> Dispersion:
+def build_dispersion(
+    dists: Mapping[str, Fixed | Normal | TruncNormal | Uniform], *, field_prefix: str = "dispersions"
+) -> Dispersion:
     """Core :class:`Dispersion` for ``{parameter path or alias: distribution}``; validates every entry."""
     rows: dict[str, tuple[int, float, float, float, float]] = {}
     for name, dist in dists.items():

@@ -29,7 +29,7 @@ def describe(error: Any, prefix: str = "") -> str:
 def config_error(exc: pydantic.ValidationError, where: str, prefix: str = "") -> ConfigError:
     errors = exc.errors()
     lines = [describe(e, prefix) for e in errors]
-    first = errors[0] if errors else {}
+    first: Any = errors[0] if errors else {}
     loc = ".".join(str(p) for p in first.get("loc", ()))
     field = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
     return ConfigError(f"{where}: " + "; ".join(lines), field=field or None, value=first.get("input"))

@@ -6,6 +6,8 @@ they reject nonsense such as negative mass or a throttle above 1, and they bound
 
 from __future__ import annotations
 
+import itertools
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from riskengine.errors import ConfigError
@@ -16,8 +18,12 @@ class _Strict(BaseModel):
 
 
 class BodySpec(_Strict):
-    mu_m3ps2: float = Field(4.9028e12, ge=0.0, le=1e16, description="Gravitational parameter (NASA Moon fact sheet)")
-    radius_m: float = Field(1.7374e6, gt=1e5, le=1e8, description="Reference sphere radius (NASA Moon fact sheet)")
+    mu_m3ps2: float = Field(
+        4.9028e12, ge=0.0, le=1e16, description="Gravitational parameter (NASA Moon fact sheet)"
+    )
+    radius_m: float = Field(
+        1.7374e6, gt=1e5, le=1e8, description="Reference sphere radius (NASA Moon fact sheet)"
+    )
 
 
 class VehicleSpec(_Strict):
@@ -125,10 +131,12 @@ class TerrainSpec(_Strict):
     @model_validator(mode="after")
     def _knots_increase(self) -> TerrainSpec:
         xs = [k[0] for k in self.profile_km_m]
-        if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(xs)):
             raise ValueError("profile_km_m downrange values must strictly increase")
         if not xs[0] < 0.0 < xs[-1]:
-            raise ValueError(f"profile_km_m must span the site (downrange 0); it spans {xs[0]} to {xs[-1]} km")
+            raise ValueError(
+                f"profile_km_m must span the site (downrange 0); it spans {xs[0]} to {xs[-1]} km"
+            )
         return self
 
 

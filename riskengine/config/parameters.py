@@ -47,8 +47,19 @@ class ParameterInfo:
 
     @property
     def unit(self) -> str:
-        for suffix, unit in (("_mps2", "m/s^2"), ("_mps", "m/s"), ("_m", "m"), ("_kg", "kg"), ("_s", "s"), ("_n", "N"),
-                             ("_deg", "deg"), ("_dps", "deg/s"), ("_per_s", "1/s"), ("_pct", "%"), ("_mps_per_sqrt_s", "m/s/sqrt(s)")):
+        for suffix, unit in (
+            ("_mps2", "m/s^2"),
+            ("_mps", "m/s"),
+            ("_m", "m"),
+            ("_kg", "kg"),
+            ("_s", "s"),
+            ("_n", "N"),
+            ("_deg", "deg"),
+            ("_dps", "deg/s"),
+            ("_per_s", "1/s"),
+            ("_pct", "%"),
+            ("_mps_per_sqrt_s", "m/s/sqrt(s)"),
+        ):
             if self.path.endswith(suffix):
                 return unit
         return "1"
@@ -87,7 +98,9 @@ def _registry() -> dict[str, ParameterInfo]:
                 continue  # shape the terrain grid at load time, not per sample
             low, high = _bounds(list(field.metadata))
             out[f"{group}.{name}"] = ParameterInfo(f"{group}.{name}", low, high, field.description or "")
-    out[FUEL_MARGIN] = ParameterInfo(FUEL_MARGIN, *FUEL_MARGIN_RANGE, "Propellant loaded above the nominal descent's need, %")
+    out[FUEL_MARGIN] = ParameterInfo(
+        FUEL_MARGIN, *FUEL_MARGIN_RANGE, "Propellant loaded above the nominal descent's need, %"
+    )
     return out
 
 

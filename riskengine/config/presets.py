@@ -56,7 +56,9 @@ def preset_path(kind: str, name: str) -> Path:
     path = config_dir() / kind / f"{name}.yaml"
     if not path.is_file():
         allowed = ", ".join(preset_names(kind)) or "none"
-        raise NotFoundError(f"unknown {kind[:-1] if kind.endswith('s') else kind} preset '{name}' (available: {allowed})")
+        raise NotFoundError(
+            f"unknown {kind[:-1] if kind.endswith('s') else kind} preset '{name}' (available: {allowed})"
+        )
     return path
 
 

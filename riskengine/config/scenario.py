@@ -18,8 +18,6 @@ from riskengine.config.models import (
     AltimeterSpec,
     BodySpec,
     GuidanceSpec,
-    ImuSpec,
-    NavigationSpec,
     SensorSuiteSpec,
     SimSpec,
     SiteSpec,
@@ -61,10 +59,14 @@ class ScenarioSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     vehicle: str = Field("m1_class", description="Vehicle preset (configs/vehicles)")
-    sensors: str = Field("lrf_nominal", description="Sensor suite preset: altimeter, IMU, navigation (configs/sensors)")
+    sensors: str = Field(
+        "lrf_nominal", description="Sensor suite preset: altimeter, IMU, navigation (configs/sensors)"
+    )
     guidance: str = Field("standard", description="Guidance preset (configs/guidance)")
     sim: SimSpec = SimSpec()
-    overrides: dict[str, float] = Field(default_factory=dict, description="Parameter path -> value, e.g. navigation.gate_sigma")
+    overrides: dict[str, float] = Field(
+        default_factory=dict, description="Parameter path -> value, e.g. navigation.gate_sigma"
+    )
 
     @field_validator("overrides")
     @classmethod
@@ -78,7 +80,11 @@ class ScenarioSpec(BaseModel):
 
 
 def _values(model: BaseModel, group: str) -> dict[str, float]:
-    return {f"{group}.{k}": float(v) for k, v in model.model_dump().items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {
+        f"{group}.{k}": float(v)
+        for k, v in model.model_dump().items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def _revalidate(model_cls: type[BaseModel], base: BaseModel, group: str, values: Mapping[str, float]) -> Any:
@@ -95,19 +101,27 @@ def _site(site: str) -> SiteSpec:
     return load_preset("sites", site, SiteSpec)
 
 
-def resolved_values(scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None) -> dict[str, float]:
+def resolved_values(
+    scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """Every scalar parameter for this scenario at ``site``: presets, then the site's guidance overrides,
     then the scenario's overrides, then the cell's ``assignments``. ``fuel_margin_pct`` is kept as a key."""
     site_spec = _site(site)
     values: dict[str, float] = {}
     values |= _values(load_preset("vehicles", scenario.vehicle, VehicleSpec), "vehicle")
     suite = load_preset("sensors", scenario.sensors, SensorSuiteSpec)
-    values |= _values(suite.altimeter, "altimeter") | _values(suite.imu, "imu") | _values(suite.navigation, "navigation")
+    values |= (
+        _values(suite.altimeter, "altimeter")
+        | _values(suite.imu, "imu")
+        | _values(suite.navigation, "navigation")
+    )
     values |= _values(load_preset("guidance", scenario.guidance, GuidanceSpec), "guidance")
     values |= _values(scenario.sim, "sim")
     values |= _values(site_spec.terrain, "terrain")
     for name, value in site_spec.guidance_overrides.items():
-        path = resolve_path(name if "." in name else f"guidance.{name}", f"sites.{site}.guidance_overrides.{name}")
+        path = resolve_path(
+            name if "." in name else f"guidance.{name}", f"sites.{site}.guidance_overrides.{name}"
+        )
         values[path] = float(value)
     values |= dict(scenario.overrides)
     for name, value in (assignments or {}).items():
@@ -155,7 +169,9 @@ def _params_from_values(values: Mapping[str, float], site: str) -> Params:
         rock_height_mean_m=f32(terrain_spec.rock_height_mean_m),
     )
     body = BodySpec()
-    return Params(body=BodyParams(mu_m3ps2=f32(body.mu_m3ps2), radius_m=f32(body.radius_m)), terrain=terrain, **groups)
+    return Params(
+        body=BodyParams(mu_m3ps2=f32(body.mu_m3ps2), radius_m=f32(body.radius_m)), terrain=terrain, **groups
+    )
 
 
 # Perfect knowledge: no navigation, sensor or pointing errors, altimeter unused (the estimate is then the
@@ -204,7 +220,9 @@ def _need_from_values(frozen: str, site: str) -> float:
     return need
 
 
-def nominal_propellant_need_kg(scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None) -> float:
+def nominal_propellant_need_kg(
+    scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None
+) -> float:
     """Propellant the nominal descent (perfect knowledge, no dispersion) uses at ``site``, kg."""
     values = resolved_values(scenario, site, assignments)
     values.pop(FUEL_MARGIN, None)

@@ -10,13 +10,15 @@ from riskengine.config.models import TerrainSpec
 
 
 @functools.lru_cache(maxsize=64)
-def _grids(knots: tuple[tuple[float, float], ...], step_m: float, smoothing_m: float) -> tuple[float, np.ndarray, np.ndarray]:
+def _grids(
+    knots: tuple[tuple[float, float], ...], step_m: float, smoothing_m: float
+) -> tuple[float, np.ndarray, np.ndarray]:
     xs = np.array([k[0] for k in knots]) * 1000.0
     zs = np.array([k[1] for k in knots])
     n = int(np.floor((xs[-1] - xs[0]) / step_m)) + 1
     grid = xs[0] + step_m * np.arange(n)
     elevation = np.interp(grid, xs, zs)
-    width = int(round(smoothing_m / step_m))
+    width = round(smoothing_m / step_m)
     if width > 1:
         # Box filter with edge values held: the onboard map resolves nothing finer than its smoothing width.
         pad = width // 2

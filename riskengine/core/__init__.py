@@ -5,6 +5,16 @@
 """
 
 from riskengine.core.dispersion import KINDS, Dispersion, apply_dispersion, get_path
+from riskengine.core.engine import (
+    finish,
+    init,
+    simulate,
+    simulate_batch,
+    simulate_sample,
+    simulate_trace,
+    step,
+    trace_length,
+)
 from riskengine.core.events import EVENT_FIELDS, EVENTS, Event
 from riskengine.core.outcomes import OUTCOMES, SUCCESS_OUTCOMES, Outcome
 from riskengine.core.params import (
@@ -19,7 +29,6 @@ from riskengine.core.params import (
     VehicleParams,
 )
 from riskengine.core.result import Result, Trace
-from riskengine.core.engine import finish, init, simulate, simulate_batch, simulate_sample, simulate_trace, step, trace_length
 
 __all__ = [
     "EVENTS",

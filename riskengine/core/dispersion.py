@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from riskengine.core._pytree import pytree_dataclass, static_field
+from riskengine.core._pytree import PyTree, pytree_dataclass, static_field
 from riskengine.core.params import Array, Params
 
 FIXED, NORMAL, TRUNCNORMAL, UNIFORM = 0, 1, 2, 3
@@ -21,7 +21,7 @@ KINDS: dict[str, int] = {"fixed": FIXED, "normal": NORMAL, "truncnormal": TRUNCN
 
 
 @pytree_dataclass
-class Dispersion:
+class Dispersion(PyTree):
     """Distributions for scalar parameters. Row ``i`` describes ``paths[i]``.
 
     fixed: ``a``; normal: mean ``a``, std ``b``; truncnormal: mean ``a``, std ``b`` within [low, high];
@@ -72,7 +72,9 @@ def _draw(kind: Array, a: Array, b: Array, low: Array, high: Array, key: Array) 
     k_norm, k_trunc, k_unif = jax.random.split(key, 3)
     safe_b = jnp.maximum(b, 1e-30)
     normal = a + b * jax.random.normal(k_norm, dtype=jnp.float32)
-    trunc = a + b * jax.random.truncated_normal(k_trunc, (low - a) / safe_b, (high - a) / safe_b, dtype=jnp.float32)
+    trunc = a + b * jax.random.truncated_normal(
+        k_trunc, (low - a) / safe_b, (high - a) / safe_b, dtype=jnp.float32
+    )
     uniform = jax.random.uniform(k_unif, dtype=jnp.float32, minval=low, maxval=high)
     out = jnp.where(kind == NORMAL, normal, a)
     out = jnp.where(kind == TRUNCNORMAL, trunc, out)
@@ -82,6 +84,13 @@ def _draw(kind: Array, a: Array, b: Array, low: Array, high: Array, key: Array) 
 def apply_dispersion(params: Params, dispersion: Dispersion, key: Array) -> Params:
     """Parameters of one sample: each dispersed path drawn from ``fold_in(key, i)``."""
     for i, path in enumerate(dispersion.paths):
-        value = _draw(dispersion.kind[i], dispersion.a[i], dispersion.b[i], dispersion.low[i], dispersion.high[i], jax.random.fold_in(key, i))
+        value = _draw(
+            dispersion.kind[i],
+            dispersion.a[i],
+            dispersion.b[i],
+            dispersion.low[i],
+            dispersion.high[i],
+            jax.random.fold_in(key, i),
+        )
         params = set_path(params, path, value.astype(get_path(params, path).dtype))
     return params

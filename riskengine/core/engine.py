@@ -31,8 +31,12 @@ def _period_steps(period_s: Array, dt: Array) -> Array:
 def _altitudes(params: Params, p: Array, p_est: Array) -> tuple[Array, Array]:
     """True height above true terrain, and estimated height above the onboard map's terrain, m."""
     r = params.body.radius_m
-    true_alt = frames.height_above_sphere(p, r) - terrain.true_elevation(params.terrain, frames.downrange(p, r))
-    est_alt = frames.height_above_sphere(p_est, r) - terrain.map_elevation(params.terrain, frames.downrange(p_est, r))
+    true_alt = frames.height_above_sphere(p, r) - terrain.true_elevation(
+        params.terrain, frames.downrange(p, r)
+    )
+    est_alt = frames.height_above_sphere(p_est, r) - terrain.map_elevation(
+        params.terrain, frames.downrange(p_est, r)
+    )
     return true_alt, est_alt
 
 
@@ -50,8 +54,17 @@ def init(params: Params, key: Array) -> State:
     p0, up0, along0 = frames.point_at(g.pdi_range_m, g.pdi_altitude_m, r)
     gamma = jnp.deg2rad(g.pdi_flight_path_deg)
     v0 = g.pdi_speed_mps * (jnp.cos(gamma) * along0 + jnp.sin(gamma) * up0)
-    p_est = p0 + nav.initial_downrange_error_m * along0 + nav.initial_crossrange_error_m * frames.E_Y + nav.initial_altitude_error_m * up0
-    v_est = v0 + nav.initial_horizontal_velocity_error_mps * along0 + nav.initial_vertical_velocity_error_mps * up0
+    p_est = (
+        p0
+        + nav.initial_downrange_error_m * along0
+        + nav.initial_crossrange_error_m * frames.E_Y
+        + nav.initial_altitude_error_m * up0
+    )
+    v_est = (
+        v0
+        + nav.initial_horizontal_velocity_error_mps * along0
+        + nav.initial_vertical_velocity_error_mps * up0
+    )
 
     k_grad, k_rock = jax.random.split(key)
     slope_scale = jnp.tan(jnp.deg2rad(params.terrain.slope_sigma_deg))
@@ -78,7 +91,9 @@ def init(params: Params, key: Array) -> State:
         t_in_range_s=jnp.float32(jnp.inf),
         ran_dry=jnp.bool_(False),
         done=jnp.bool_(False),
-        touchdown=Touchdown(position_m=p0, velocity_mps=v0, t_s=zero, propellant_kg=propellant, ran_dry=jnp.bool_(False)),
+        touchdown=Touchdown(
+            position_m=p0, velocity_mps=v0, t_s=zero, propellant_kg=propellant, ran_dry=jnp.bool_(False)
+        ),
         events=events,
         draws=draws,
     )
@@ -110,10 +125,17 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
 
     # --- Navigation update from the reading, against the onboard map.
     up_est = frames.local_up(p_est, r)
-    predicted = frames.height_above_sphere(p_est, r) - terrain.map_elevation(params.terrain, frames.downrange(p_est, r))
+    predicted = frames.height_above_sphere(p_est, r) - terrain.map_elevation(
+        params.terrain, frames.downrange(p_est, r)
+    )
     failed_before = state.altitude_filter.failed
     filt, dh, dv, rejected = navigation.update(
-        state.altitude_filter, params.navigation, reading, predicted, sensors.altimeter_sigma(alt, reading), valid
+        state.altitude_filter,
+        params.navigation,
+        reading,
+        predicted,
+        sensors.altimeter_sigma(alt, reading),
+        valid,
     )
     p_est = p_est + dh * up_est
     v_est = v_est + dv * up_est
@@ -216,7 +238,9 @@ def finish(params: Params, state: State) -> Result:
     h_speed = jnp.linalg.norm(v_h)
     s = frames.downrange(td.position_m, r)
     _, grad = terrain.true_elevation_and_gradient(params.terrain, s)
-    slope = terrain.touchdown_slope_deg(grad, state.draws.local_gradient, state.draws.rock_m, params.vehicle.footprint_radius_m)
+    slope = terrain.touchdown_slope_deg(
+        grad, state.draws.local_gradient, state.draws.rock_m, params.vehicle.footprint_radius_m
+    )
     g_surface = params.body.mu_m3ps2 / jnp.square(r)
     outcome = touchdown.classify(params.vehicle, contacted, td.ran_dry, sink, h_speed, slope, g_surface)
     nan = jnp.float32(jnp.nan)
@@ -270,6 +294,7 @@ def _simulate_blocks(params: Params, dispersion: Dispersion, key: Array, idx: Ar
     """``idx`` (n_blocks, block): blocks run one after another, each until its own slowest lane lands."""
     return jax.lax.map(lambda block: _vmapped(params, dispersion, key, block), idx)
 
+
 # XLA's CPU loops run a vector body over full SIMD widths and a scalar epilogue over the rest; the two may
 # round differently (fused multiply-add). Padding every batch to a whole number of LANE_MULTIPLE lanes keeps
 # every sample on the vector path, so a sample's bits never depend on the batch size or its position.
@@ -290,7 +315,9 @@ def simulate_batch(params: Params, dispersion: Dispersion, key: Array, sample_in
     block = BLOCK_LANES if n > BLOCK_LANES else max(LANE_MULTIPLE, -(-n // LANE_MULTIPLE) * LANE_MULTIPLE)
     padded = -(-n // block) * block
     if padded != n:
-        idx = jnp.concatenate([idx, jnp.broadcast_to(idx[:1] if n else jnp.zeros(1, jnp.int32), (padded - n,))])
+        idx = jnp.concatenate(
+            [idx, jnp.broadcast_to(idx[:1] if n else jnp.zeros(1, jnp.int32), (padded - n,))]
+        )
     result = _simulate_blocks(params, dispersion, key, idx.reshape(padded // block, block))
     return jax.tree.map(lambda x: x.reshape(padded, *x.shape[2:])[:n], result)
 

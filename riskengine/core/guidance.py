@@ -27,9 +27,11 @@ BRAKING, APPROACH, TERMINAL = 0, 1, 2
 
 def phase_at(g: GuidanceParams, t_s: Array) -> Array:
     """Guidance phase (int32) at mission time ``t_s`` (phases are scheduled by the plan's times)."""
-    return jnp.where(t_s < g.braking_time_s, BRAKING, jnp.where(t_s < g.braking_time_s + g.approach_time_s, APPROACH, TERMINAL)).astype(
-        jnp.int32
-    )
+    return jnp.where(
+        t_s < g.braking_time_s,
+        BRAKING,
+        jnp.where(t_s < g.braking_time_s + g.approach_time_s, APPROACH, TERMINAL),
+    ).astype(jnp.int32)
 
 
 def polynomial_accel(r: Array, v: Array, r_t: Array, v_t: Array, a_t: Array, t_go: Array) -> Array:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from riskengine.core._pytree import pytree_dataclass
+from riskengine.core._pytree import PyTree, pytree_dataclass
 from riskengine.core.params import Array, NavigationParams
 
 
 @pytree_dataclass
-class AltitudeFilter:
+class AltitudeFilter(PyTree):
     """Covariance of the (altitude m, vertical speed m/s) estimate error, and the rejection bookkeeping."""
 
     p_hh: Array
@@ -87,7 +87,9 @@ def update(
     p_hv = jnp.where(accepted, (1.0 - k_h) * f.p_hv, f.p_hv)
     p_vv = jnp.where(accepted, f.p_vv - k_v * f.p_hv, f.p_vv)
 
-    consecutive = jnp.where(rejected, f.consecutive_rejections + 1, jnp.where(accepted, 0, f.consecutive_rejections))
+    consecutive = jnp.where(
+        rejected, f.consecutive_rejections + 1, jnp.where(accepted, 0, f.consecutive_rejections)
+    )
     limit = nav.max_consecutive_rejections
     failed = f.failed | ((limit > 0) & (consecutive.astype(limit.dtype) >= limit))
     new = AltitudeFilter(

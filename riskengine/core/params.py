@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import jax
 
-from riskengine.core._pytree import pytree_dataclass
+from riskengine.core._pytree import PyTree, pytree_dataclass
 
 Array = jax.Array
 
 
 @pytree_dataclass
-class BodyParams:
+class BodyParams(PyTree):
     mu_m3ps2: Array  # gravitational parameter
     radius_m: Array  # reference sphere radius through the landing site
 
 
 @pytree_dataclass
-class VehicleParams:
+class VehicleParams(PyTree):
     dry_mass_kg: Array
     propellant_kg: Array  # loaded at powered-descent initiation
     max_thrust_n: Array
@@ -44,7 +44,7 @@ class VehicleParams:
 
 
 @pytree_dataclass
-class TerrainParams:
+class TerrainParams(PyTree):
     grid_start_m: Array  # downrange of the first grid point
     grid_step_m: Array
     elevation_m: Array  # (N,) true elevation on the grid
@@ -57,7 +57,7 @@ class TerrainParams:
 
 
 @pytree_dataclass
-class AltimeterParams:
+class AltimeterParams(PyTree):
     max_range_m: Array  # readings only below this height above terrain
     acquisition_delay_s: Array  # "sensor latency": first valid reading this long after first in range
     latency_s: Array  # each reading describes the state this long ago
@@ -70,7 +70,7 @@ class AltimeterParams:
 
 
 @pytree_dataclass
-class ImuParams:
+class ImuParams(PyTree):
     bias_x_mps2: Array  # accelerometer bias in the site frame (see ``sensors``)
     bias_y_mps2: Array
     bias_z_mps2: Array
@@ -78,7 +78,7 @@ class ImuParams:
 
 
 @pytree_dataclass
-class NavigationParams:
+class NavigationParams(PyTree):
     # The estimate at powered-descent initiation is the truth plus these errors (orbit determination).
     initial_downrange_error_m: Array
     initial_crossrange_error_m: Array
@@ -95,7 +95,7 @@ class NavigationParams:
 
 
 @pytree_dataclass
-class GuidanceParams:
+class GuidanceParams(PyTree):
     pdi_altitude_m: Array  # powered-descent initiation, above the site's elevation
     pdi_range_m: Array  # ground distance from PDI to the site
     pdi_speed_mps: Array
@@ -118,13 +118,13 @@ class GuidanceParams:
 
 
 @pytree_dataclass
-class SimParams:
+class SimParams(PyTree):
     dt_s: Array
     max_time_s: Array
 
 
 @pytree_dataclass
-class Params:
+class Params(PyTree):
     """Everything one descent needs besides its PRNG key."""
 
     body: BodyParams

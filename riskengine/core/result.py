@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from riskengine.core._pytree import pytree_dataclass
+from riskengine.core._pytree import PyTree, pytree_dataclass
 from riskengine.core.params import Array
 
 
 @pytree_dataclass
-class Result:
+class Result(PyTree):
     outcome: Array  # int32 code, see riskengine.core.outcomes.OUTCOMES
     touchdown_vertical_speed_mps: Array  # sink speed at contact (positive down); NaN without contact
     touchdown_horizontal_speed_mps: Array  # NaN without contact
@@ -20,7 +20,7 @@ class Result:
 
 
 @pytree_dataclass
-class Trace:
+class Trace(PyTree):
     """Time history of one trajectory, sampled every ``record_every`` steps (padded with the final state)."""
 
     t_s: Array

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from riskengine.core._pytree import pytree_dataclass
+from riskengine.core._pytree import PyTree, pytree_dataclass
 from riskengine.core.navigation import AltitudeFilter
 from riskengine.core.params import Array
 
 
 @pytree_dataclass
-class Draws:
+class Draws(PyTree):
     """Per-sample random constants drawn once at initialisation."""
 
     local_gradient: Array  # (2,) random terrain gradient at touchdown (x, y), dimensionless
@@ -16,7 +16,7 @@ class Draws:
 
 
 @pytree_dataclass
-class Touchdown:
+class Touchdown(PyTree):
     """State at ground contact (interpolated within the step), or at the end of the run."""
 
     position_m: Array  # (3,)
@@ -27,7 +27,7 @@ class Touchdown:
 
 
 @pytree_dataclass
-class State:
+class State(PyTree):
     step: Array  # int32
     position_m: Array  # (3,) true, site frame
     velocity_mps: Array  # (3,)

@@ -39,7 +39,9 @@ def map_elevation(terrain: TerrainParams, s: Array) -> Array:
     ``fidelity * base(s - shift) + offset``: fidelity 1 is the (smoothed) truth, 0 a map with no terrain
     at all (flat at the site's elevation); the shift is a horizontal registration error.
     """
-    base = _grid_lookup(terrain.map_base_m, terrain.grid_start_m, terrain.grid_step_m, s - terrain.map_shift_m)[0]
+    base = _grid_lookup(
+        terrain.map_base_m, terrain.grid_start_m, terrain.grid_step_m, s - terrain.map_shift_m
+    )[0]
     return terrain.map_fidelity * base + terrain.map_offset_m
 
 

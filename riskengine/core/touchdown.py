@@ -49,7 +49,9 @@ def classify(
     speed = jnp.sqrt(jnp.square(vertical_speed_mps) + jnp.square(horizontal_speed_mps))
     crashed = speed > vehicle.crash_speed_mps
     tipped = tips_over(vehicle, slope_deg, horizontal_speed_mps, g_mps2) | (slope_deg > vehicle.max_slope_deg)
-    hard = (vertical_speed_mps > vehicle.max_vertical_speed_mps) | (horizontal_speed_mps > vehicle.max_horizontal_speed_mps)
+    hard = (vertical_speed_mps > vehicle.max_vertical_speed_mps) | (
+        horizontal_speed_mps > vehicle.max_horizontal_speed_mps
+    )
     safe = ~crashed & ~tipped & ~hard
     code = jnp.where(hard, Outcome.HARD_LANDING, Outcome.LANDED)
     code = jnp.where(tipped, Outcome.TIP_OVER, code)

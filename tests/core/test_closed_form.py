@@ -46,7 +46,14 @@ def test_constant_thrust_burn_matches_rocket_equation():
     dt, n = 0.1, 3000  # 300 s, 197 kg of propellant
     t = dt * n
     p, v, m = _integrate(
-        ZERO3, ZERO3, jnp.float32(m0), jnp.array([force, 0.0, 0.0], jnp.float32), jnp.float32(mdot), NO_GRAVITY, jnp.float32(dt), n
+        ZERO3,
+        ZERO3,
+        jnp.float32(m0),
+        jnp.array([force, 0.0, 0.0], jnp.float32),
+        jnp.float32(mdot),
+        NO_GRAVITY,
+        jnp.float32(dt),
+        n,
     )
     mf = m0 - mdot * t
     dv = ve * math.log(m0 / mf)  # Tsiolkovsky
@@ -68,8 +75,15 @@ def test_constant_thrust_vertical_burn_against_gravity():
     mdot = force / ve
     dt, n = 0.05, 1000
     t = dt * n
-    p, v, _ = _integrate(
-        ZERO3, ZERO3, jnp.float32(m0), jnp.array([0.0, 0.0, force], jnp.float32), jnp.float32(mdot), MOON, jnp.float32(dt), n
+    _p, v, _ = _integrate(
+        ZERO3,
+        ZERO3,
+        jnp.float32(m0),
+        jnp.array([0.0, 0.0, force], jnp.float32),
+        jnp.float32(mdot),
+        MOON,
+        jnp.float32(dt),
+        n,
     )
     expected_v = ve * math.log(m0 / (m0 - mdot * t)) - g * t
     assert abs(float(v[2]) - expected_v) < 0.01 * abs(expected_v)

@@ -31,7 +31,7 @@ def test_negative_mass_in_assignments_refused():
 
 
 def test_unknown_site_and_vehicle():
-    with pytest.raises(NotFoundError, match="unknown site preset 'moon_base'.*atlas_crater"):
+    with pytest.raises(NotFoundError, match=r"unknown site preset 'moon_base'.*atlas_crater"):
         build_params(ScenarioSpec(), "moon_base")
     with pytest.raises(NotFoundError, match="unknown vehicle preset 'saturn'"):
         build_params(ScenarioSpec(vehicle="saturn"), "mare_frigoris")
@@ -48,5 +48,10 @@ def test_dispersion_outside_physical_range_refused():
     assert "dispersions.altimeter.dropout_prob" in str(exc.value) and "[0, 1]" in str(exc.value)
     with pytest.raises(ConfigError, match="6 sigma"):
         build_dispersion({"vehicle.dry_mass_kg": Normal(mean=20.0, std=5.0)})
-    ok = build_dispersion({"vehicle.dry_mass_kg": TruncNormal(mean=340.0, std=5.0, low=320.0, high=360.0), "sensor_latency_s": Uniform(low=0, high=60)})
+    ok = build_dispersion(
+        {
+            "vehicle.dry_mass_kg": TruncNormal(mean=340.0, std=5.0, low=320.0, high=360.0),
+            "sensor_latency_s": Uniform(low=0, high=60),
+        }
+    )
     assert ok.paths == ("altimeter.acquisition_delay_s", "vehicle.dry_mass_kg")

@@ -18,7 +18,10 @@ def _run(dt: float, n: int):
 
 
 def test_nominal_propellant_need_converges():
-    needs = [nominal_propellant_need_kg(ScenarioSpec(sim={"dt_s": dt, "max_time_s": 1800.0}), "mare_frigoris") for dt in (0.1, 0.05, 0.025)]
+    needs = [
+        nominal_propellant_need_kg(ScenarioSpec(sim={"dt_s": dt, "max_time_s": 1800.0}), "mare_frigoris")
+        for dt in (0.1, 0.05, 0.025)
+    ]
     # Differences shrink as the step halves, and the 0.05 s answer is within 0.2 % of the 0.025 s one.
     assert abs(needs[1] - needs[2]) <= abs(needs[0] - needs[2]) + 1e-3
     assert abs(needs[1] - needs[2]) / needs[2] < 2e-3

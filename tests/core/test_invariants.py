@@ -20,7 +20,9 @@ DISPERSED = build_dispersion(
 
 
 def test_mass_never_rises_nor_drops_below_dry(frigoris_params: Params):
-    traced = jax.jit(jax.vmap(lambda k: simulate_trace(frigoris_params, k, 20, trace_length(frigoris_params, 20))))
+    traced = jax.jit(
+        jax.vmap(lambda k: simulate_trace(frigoris_params, k, 20, trace_length(frigoris_params, 20)))
+    )
     keys = jax.random.split(jax.random.key(3), 16)
     # Disperse by hand: a range of initial altitude errors makes some lanes run dry.
     result, trace = traced(keys)
@@ -46,14 +48,26 @@ def test_perfect_sensors_estimate_equals_truth(frigoris_params: Params):
     # A map equal to the truth and an IMU without errors: navigation must track the truth exactly.
     p = p.replace(
         terrain=t.replace(map_base_m=t.elevation_m, map_fidelity=jnp.float32(1.0)),
-        altimeter=p.altimeter.replace(noise_floor_m=jnp.float32(0.0), noise_fraction=jnp.float32(0.0), latency_s=jnp.float32(0.0),
-                                     dropout_prob=jnp.float32(0.0), velocity_noise_mps=jnp.float32(0.0)),
+        altimeter=p.altimeter.replace(
+            noise_floor_m=jnp.float32(0.0),
+            noise_fraction=jnp.float32(0.0),
+            latency_s=jnp.float32(0.0),
+            dropout_prob=jnp.float32(0.0),
+            velocity_noise_mps=jnp.float32(0.0),
+        ),
         imu=p.imu.replace(velocity_random_walk_mps_per_sqrt_s=jnp.float32(0.0)),
     )
-    result, trace = jax.jit(simulate_trace, static_argnums=(2, 3))(p, jax.random.key(0), 50, trace_length(p, 50))
+    result, trace = jax.jit(simulate_trace, static_argnums=(2, 3))(
+        p, jax.random.key(0), 50, trace_length(p, 50)
+    )
     flying = np.asarray(trace.true_altitude_m) > 0.0  # records after contact hold the touchdown state
     # Same arithmetic on the same inputs: equal to float32 rounding (XLA may fuse the two lookups
     # differently, a last-bit difference), where any modelling asymmetry would show metres.
-    np.testing.assert_allclose(np.asarray(trace.estimated_altitude_m)[flying], np.asarray(trace.true_altitude_m)[flying], rtol=0, atol=1e-3)
+    np.testing.assert_allclose(
+        np.asarray(trace.estimated_altitude_m)[flying],
+        np.asarray(trace.true_altitude_m)[flying],
+        rtol=0,
+        atol=1e-3,
+    )
     assert flying.sum() > 100
     assert OUTCOMES[int(result.outcome)] == "landed"
