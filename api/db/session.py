@@ -11,15 +11,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``. SQLite files get WAL and a busy timeout: the study runner thread writes
+    """An engine for ``url`` (``postgresql://`` means psycopg 3). SQLite files get WAL and a busy timeout: the study runner thread writes
     progress while request threads read."""
     parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):  # no driver named: psycopg 3
+        parsed = parsed.set(drivername="postgresql+psycopg")
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
 
         @event.listens_for(engine, "connect")
