@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench`` prints what it measured and the command that reproduces it."""
