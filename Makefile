@@ -17,11 +17,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-# Main job on embedded defaults.
+# Main job on embedded defaults: the three replays, then the smoke study (local Ray, local Zarr) and its table.
 run: $(STAMP)
 	$(BIN)/riskengine replay nominal
 	$(BIN)/riskengine replay m1
 	$(BIN)/riskengine replay m2
+	$(BIN)/riskengine study run configs/studies/smoke.yaml --out data/smoke.zarr --overwrite
+	$(BIN)/riskengine study show data/smoke.zarr
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
