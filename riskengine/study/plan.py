@@ -135,12 +135,12 @@ def iter_cells(spec: StudySpec) -> Iterator[CellRef]:
             )
 
 
-#: Samples per jitted call. Batches are aligned to absolute sample indices (batch k of a cell holds
-#: samples [k*B, (k+1)*B)), so every sample is computed at the same lane of the same compiled program
-#: whatever the chunking: bitwise-identical results, one compilation per worker.
-#: 64 matches the core's SIMD padding (``riskengine.core.simulate.LANE_MULTIPLE``) and measured fastest
-#: for the descent kernel on CPU: a vmapped while-loop runs until its slowest lane, so wider is not better.
-MAX_BATCH = 64
+#: Most samples per kernel call. A study run calls its kernel with one batch shape only,
+#: ``batch_size = min(piece_size, MAX_BATCH)`` (a piece's last call is padded to it), so each worker compiles
+#: once. Kernels must give a sample the same bits at any batch size or lane (the core pads batches to whole
+#: SIMD blocks for that); the chunking-invariance tests check it. 1024 lanes measured fastest for the descent
+#: engine on CPU (see ``riskengine.core.engine.BLOCK_LANES``).
+MAX_BATCH = 1024
 
 
 def default_chunk_size(spec: StudySpec) -> int:
@@ -170,5 +170,5 @@ def plan_study(spec: StudySpec, chunk_size: int | None = None) -> StudyPlan:
         piece_size=piece,
         pieces_per_cell=pieces_per_cell,
         cells_per_chunk=cells_per_chunk,
-        batch_size=min(spc, MAX_BATCH),
+        batch_size=min(piece, MAX_BATCH),
     )

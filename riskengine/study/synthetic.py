@@ -41,6 +41,7 @@ _PARAMETERS: dict[str, ParamInfo] = {
 }
 _DEFAULTS = {"synthetic.logit_shift": 0.0, "synthetic.speed_scale": 1.5}
 _KIND = {"fixed": 0, "normal": 1, "truncnormal": 2, "uniform": 3}
+_LANES = 64
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,15 @@ class BernoulliKernel:
         draws = np.array(
             [self._dist_row(spec, n, a) for n in ("synthetic.logit_shift", "synthetic.speed_scale")]
         )
+        # Like the core: pad to whole blocks of _LANES so a sample's bits never depend on the batch size.
+        n = len(sample_index)
+        padded = np.resize(np.asarray(sample_index, dtype=np.int32), -(-n // _LANES) * _LANES)
         outcome, metrics = _batch()(
-            cell_key, sample_index, base, _SITE_NEED_KG[cell.site] * a["fuel_margin_pct"] / 100.0, draws
+            cell_key, padded, base, _SITE_NEED_KG[cell.site] * a["fuel_margin_pct"] / 100.0, draws
         )
-        return SampleBatch(np.asarray(outcome), {m: np.asarray(metrics[i]) for i, m in enumerate(METRICS)})
+        return SampleBatch(
+            np.asarray(outcome)[:n], {m: np.asarray(metrics[i])[:n] for i, m in enumerate(METRICS)}
+        )
 
     def _dist_row(self, spec: StudySpec, name: str, a: Mapping[str, float]) -> list[float]:
         dist = spec.dispersions.get(name)

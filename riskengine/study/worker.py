@@ -40,18 +40,18 @@ class ChunkResult:
 def _simulate_range(
     kernel: Kernel, spec: StudySpec, cell: CellRef, start: int, stop: int, batch_size: int
 ) -> SampleBatch:
-    """Samples ``[start, stop)`` of ``cell``, computed in batches ``[k*B, (k+1)*B)``."""
+    """Samples ``[start, stop)`` of ``cell`` in calls of exactly ``batch_size`` samples (the last one padded
+    with the following sample indices, whose results are dropped): one compiled shape per study run."""
     key = cell_key(spec.seed, cell.site_index, cell.grid_flat)
     outs: list[SampleBatch] = []
-    first = (start // batch_size) * batch_size
-    for b0 in range(first, stop, batch_size):
+    for b0 in range(start, stop, batch_size):
         index = np.arange(b0, b0 + batch_size, dtype=np.int32)
         res = kernel.simulate(spec, cell, key, index)
-        lo, hi = max(start, b0) - b0, min(stop, b0 + batch_size) - b0
+        keep = min(stop, b0 + batch_size) - b0
         outs.append(
             SampleBatch(
-                np.asarray(res.outcome)[lo:hi],
-                {m: np.asarray(res.metrics[m], dtype=np.float64)[lo:hi] for m in METRICS},
+                np.asarray(res.outcome)[:keep],
+                {m: np.asarray(res.metrics[m], dtype=np.float64)[:keep] for m in METRICS},
             )
         )
     return SampleBatch(
