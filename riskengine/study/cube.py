@@ -2,6 +2,12 @@
 
 Dimensions: ``site``, the grid axes (``sensor_latency_s``, ``fuel_margin_pct``, extras), ``outcome``,
 ``quantile`` (and ``sample`` if the spec retains samples). See :func:`build_template` for variables.
+
+Variables: ``p_success``, ``p_success_lo``/``p_success_hi`` (95 % Wilson interval, named in attributes),
+``n`` (samples used), ``stopped_early``, ``count`` (per outcome; read it as ``ds["count"]``, since
+``ds.count`` is xarray's method), ``<metric>_quantile`` for touchdown vertical and horizontal speed,
+propellant remaining and miss distance, ``nominal_propellant_need_kg`` and ``propellant_loaded_kg`` per
+cell, and ``sample_*`` when samples are retained. A cell not yet run has ``n == 0`` and NaN values.
 """
 
 from __future__ import annotations

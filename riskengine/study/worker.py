@@ -1,6 +1,6 @@
 """The per-chunk work: a pure function of (kernel, spec, chunk task), run on a worker.
 
-:func:`run_chunk` evaluates every piece of a chunk in batches aligned to absolute sample indices
+:func:`run_chunk` evaluates every piece of a chunk in kernel calls of one fixed batch shape
 (see :data:`riskengine.study.plan.MAX_BATCH`), applies early stopping at the spec's fixed checkpoints,
 and returns compact aggregates (counts and histograms), never per-trajectory arrays unless the spec
 asks for retained samples.
