@@ -7,6 +7,7 @@ range ``lo:hi`` with either end optional. ``site`` takes site names.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import tempfile
@@ -150,18 +151,37 @@ def to_json(ds: xr.Dataset) -> dict[str, Any]:
     }
 
 
-def _for_netcdf(ds: xr.Dataset) -> xr.Dataset:
-    # netCDF3 attributes are strings and numbers only.
-    def fix(attrs: dict[Any, Any]) -> dict[Any, Any]:
-        return {k: (int(v) if isinstance(v, (bool, np.bool_)) else v) for k, v in attrs.items()}
+def _netcdf_attr(value: Any) -> Any:
+    """netCDF3 attributes hold text or numbers (or number arrays); anything else goes as JSON text."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (str, int, float, np.integer, np.floating)):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) > 0:
+        arr = np.asarray(value)
+        if arr.ndim == 1 and arr.dtype.kind in "iuf":
+            return arr
+    return json.dumps(value, default=str)
 
+
+def _for_netcdf(ds: xr.Dataset) -> xr.Dataset:
     out = ds.copy()
-    out.attrs = fix(dict(ds.attrs))
+    out.attrs = {k: _netcdf_attr(v) for k, v in ds.attrs.items()}
     for name in list(out.variables):
-        out[name].attrs = fix(dict(out[name].attrs))
+        out[name].attrs = {k: _netcdf_attr(v) for k, v in out[name].attrs.items()}
         if out[name].dtype == bool:
             out[name] = out[name].astype("int8")
     return out
+
+
+def consolidate(path: str) -> None:
+    import warnings
+
+    import zarr
+
+    with warnings.catch_warnings():  # consolidated metadata is a zarr-python extension to v3; wanted here
+        warnings.filterwarnings("ignore", message="Consolidated metadata", category=UserWarning)
+        zarr.consolidate_metadata(path)
 
 
 def download(ds: xr.Dataset, fmt: str) -> tuple[str, str]:
@@ -180,6 +200,7 @@ def download(ds: xr.Dataset, fmt: str) -> tuple[str, str]:
     try:
         encoding = {str(n): {"chunks": v.shape} for n, v in loaded.data_vars.items() if v.ndim}
         loaded.to_zarr(tmpdir, mode="w", zarr_format=3, consolidated=False, encoding=encoding)
+        consolidate(tmpdir)  # so open_cube / xarray.open_zarr read it as they read a study's cube
         # Store keys at the archive's root, so zarr.storage.ZipStore(path) opens it as the cube.
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
             for file in sorted(Path(tmpdir).rglob("*")):

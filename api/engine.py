@@ -46,13 +46,24 @@ def start_ray(settings: Settings) -> bool:
         return False
     # Workers inherit the environment: give them the service's data dir (their JAX compilation cache).
     os.environ.setdefault("RISKENGINE_DATA_DIR", str(settings.data_dir))
+    # On a busy machine the raylet gives up waiting for its agents (and aborts) before they are up.
+    os.environ.setdefault("RAY_agent_register_timeout_ms", "120000")
     main = threading.current_thread() is threading.main_thread()
     saved: dict[int, Any] = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)} if main else {}
     kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     if settings.ray_address:
-        ray.init(address=settings.ray_address, **kwargs)
+        kwargs["address"] = settings.ray_address
     else:
-        ray.init(num_cpus=settings.workers or machine_cpus(), include_dashboard=False, **kwargs)
+        kwargs |= {"num_cpus": settings.workers or machine_cpus(), "include_dashboard": False}
+    for attempt in (1, 2):  # a busy machine can time out a local node's start; once more then
+        try:
+            ray.init(**kwargs)
+            break
+        except Exception as exc:
+            if attempt == 2:
+                raise
+            log.warning("ray.init failed (%s); retrying once", exc)
+            ray.shutdown()
     for sig, handler in saved.items():
         if handler is not None:
             signal.signal(sig, handler)

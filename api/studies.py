@@ -126,9 +126,9 @@ def list_studies(
             id=s.id,
             name=s.name,
             org=s.org,
-            status=s.status,  # type: ignore[arg-type]
+            status=s.status,
             progress=progress_of(s),
-            created_at=as_utc(s.created_at),  # type: ignore[arg-type]
+            created_at=as_utc(s.created_at),
             finished_at=as_utc(s.finished_at),
         )
         for s in rows
@@ -148,7 +148,7 @@ def progress_of(s: Study) -> StudyProgressPublic:
         samples_total=s.samples_total,
         fraction=min(1.0, max(0.0, fraction)),
         eta_s=s.eta_s,
-        updated_at=as_utc(s.updated_at),  # type: ignore[arg-type]
+        updated_at=as_utc(s.updated_at),
     )
 
 
@@ -161,13 +161,13 @@ def to_public(s: Study, principal: Principal) -> StudyPublic:
         id=s.id,
         name=s.name,
         org=s.org,
-        status=s.status,  # type: ignore[arg-type]
+        status=s.status,
         progress=progress_of(s),
         error=s.error,
         spec=json.loads(s.spec_json),
         provenance=provenance,
         shared_with=sorted(sh.org for sh in s.shares) if manages else [],
-        created_at=as_utc(s.created_at),  # type: ignore[arg-type]
+        created_at=as_utc(s.created_at),
         started_at=as_utc(s.started_at),
         finished_at=as_utc(s.finished_at),
         cube_url=f"/v1/studies/{s.id}/cube",
