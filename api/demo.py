@@ -58,18 +58,21 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> No
 
 
 def _poll(client: httpx.Client, study_id: str) -> dict[str, Any]:
-    last = ""
+    """Poll until the study is finished; a progress line whenever a chunk completes (or every 10 s)."""
+    last_key: tuple[str, int] | None = None
+    last_print = 0.0
     while True:
         body: dict[str, Any] = client.get(f"/v1/studies/{study_id}").raise_for_status().json()
         p = body["progress"]
-        eta = "--" if p["eta_s"] is None else f"{p['eta_s']:.0f} s"
-        line = (
-            f"  {body['status']:<9} {p['completed_chunks']}/{p['total_chunks']} chunks, "
-            f"{p['samples_done']:,}/{p['samples_total']:,} trajectories, ETA {eta}"
-        )
-        if line != last:
-            print(line, flush=True)
-            last = line
+        key = (body["status"], p["completed_chunks"])
+        if key != last_key or time.monotonic() - last_print >= 10:
+            eta = "--" if p["eta_s"] is None else f"{p['eta_s']:.0f} s"
+            print(
+                f"  {body['status']:<9} {p['completed_chunks']}/{p['total_chunks']} chunks, "
+                f"{p['samples_done']:,}/{p['samples_total']:,} trajectories, ETA {eta}",
+                flush=True,
+            )
+            last_key, last_print = key, time.monotonic()
         if body["status"] in TERMINAL:
             return body
         time.sleep(1.0)

@@ -54,7 +54,12 @@ def start_ray(settings: Settings) -> bool:
     if settings.ray_address:
         kwargs["address"] = settings.ray_address
     else:
-        kwargs |= {"num_cpus": settings.workers or machine_cpus(), "include_dashboard": False}
+        # "local": a new embedded instance, never a cluster some `ray start` left on this machine.
+        kwargs |= {
+            "address": "local",
+            "num_cpus": settings.workers or machine_cpus(),
+            "include_dashboard": False,
+        }
     for attempt in (1, 2):  # a busy machine can time out a local node's start; once more then
         try:
             ray.init(**kwargs)
