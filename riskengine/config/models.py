@@ -105,6 +105,8 @@ class GuidanceSpec(_Strict):
     low_gate_altitude_m: float = Field(gt=0.0, le=1e4)
     low_gate_vertical_speed_mps: float = Field(ge=-50.0, le=0.0)
     terminal_descent_rate_mps: float = Field(gt=0.0, le=20.0)
+    terminal_time_constant_s: float = Field(gt=0.0, le=600.0)
+    terminal_max_sink_mps: float = Field(gt=0.0, le=100.0)
     terminal_velocity_gain_per_s: float = Field(gt=0.0, le=10.0)
     terminal_position_gain_per_s: float = Field(ge=0.0, le=10.0)
     terminal_max_horizontal_speed_mps: float = Field(ge=0.0, le=50.0)

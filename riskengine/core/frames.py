@@ -8,11 +8,13 @@ precise to millimetres near touchdown, where a Moon-centred frame would round to
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from riskengine.core.params import Array
 
-E_Z = jnp.array([0.0, 0.0, 1.0], dtype=jnp.float32)
-E_Y = jnp.array([0.0, 1.0, 0.0], dtype=jnp.float32)
+# numpy, not jax: importing the core must not start JAX (Ray workers fork after import).
+E_Z = np.array([0.0, 0.0, 1.0], dtype=np.float32)
+E_Y = np.array([0.0, 1.0, 0.0], dtype=np.float32)
 
 
 def centre_vector(p: Array, radius_m: Array) -> Array:

@@ -5,10 +5,14 @@
   at its planned end time (Klumpp, "Apollo Lunar-Descent Guidance", MIT R-695, 1971):
   ``a = 12 (r_T - r) / t_go^2 - 6 (v_T + v) / t_go + a_T``, recomputed every guidance period from the
   current estimate. ``t_go`` counts down to the planned phase end (fixed-time targeting) and is floored
-  so the gains stay bounded as a phase closes.
-* **Terminal descent**: hold a slow constant sink rate and null horizontal motion over the site until
-  touchdown is *sensed* (ground contact). A lander that believes it is lower than it is keeps sinking at
-  that rate, which is exactly how Hakuto-R Mission 1 spent its propellant.
+  so the gains stay bounded as a phase closes. The high gate is never above the current estimated height:
+  a lander that learns late that it is lower than planned descends on, instead of climbing back to a
+  gate it has already passed (found by a study: climbing back spent the margin of late-corrected runs).
+* **Terminal descent**: sink at ``clip(h_est / tau, final rate, max sink)`` (an exponential approach in
+  the *estimated* height above the site, as flown terminal-descent profiles do, so a lander that learns
+  late that it is higher than planned still descends efficiently) and null horizontal motion over the
+  site, until touchdown is *sensed* (ground contact). A lander that believes it is at the surface sinks
+  at the slow final rate however high it really is, which is how Hakuto-R Mission 1 spent its propellant.
 * Thrust may not point downwards (the engine cannot accelerate the vehicle towards the ground beyond
   gravity); the throttle is clipped to the engine's range.
 """
@@ -39,8 +43,9 @@ def polynomial_accel(r: Array, v: Array, r_t: Array, v_t: Array, a_t: Array, t_g
     return 12.0 * (r_t - r) / t_go**2 - 6.0 * (v_t + v) / t_go + a_t
 
 
-def high_gate_target(g: GuidanceParams, radius_m: Array) -> tuple[Array, Array, Array]:
-    p, up, along = frames.point_at(g.high_gate_range_m, g.high_gate_altitude_m, radius_m)
+def high_gate_target(g: GuidanceParams, radius_m: Array, height_m: Array) -> tuple[Array, Array, Array]:
+    altitude = jnp.minimum(g.high_gate_altitude_m, height_m)
+    p, up, along = frames.point_at(g.high_gate_range_m, altitude, radius_m)
     v = g.high_gate_horizontal_speed_mps * along + g.high_gate_vertical_speed_mps * up
     a = g.high_gate_horizontal_accel_mps2 * along + g.high_gate_vertical_accel_mps2 * up
     return p, v, a
@@ -53,20 +58,24 @@ def low_gate_target(g: GuidanceParams) -> tuple[Array, Array, Array]:
     return p, v, jnp.zeros(3, dtype=p.dtype)
 
 
-def terminal_accel(g: GuidanceParams, r: Array, v: Array, up: Array) -> Array:
-    """Velocity-hold law: sink at the terminal rate, steer horizontal position to the site."""
+def terminal_accel(g: GuidanceParams, r: Array, v: Array, up: Array, height_m: Array) -> Array:
+    """Velocity-hold law: sink at a rate set by the estimated height, steer horizontal position to the site."""
     r_h = r - (r @ up) * up
     v_ref_h = -g.terminal_position_gain_per_s * r_h
     speed = jnp.linalg.norm(v_ref_h)
     v_ref_h = v_ref_h * jnp.minimum(1.0, g.terminal_max_horizontal_speed_mps / jnp.maximum(speed, 1e-6))
-    v_ref = v_ref_h - g.terminal_descent_rate_mps * up
+    sink = jnp.clip(
+        height_m / g.terminal_time_constant_s, g.terminal_descent_rate_mps, g.terminal_max_sink_mps
+    )
+    v_ref = v_ref_h - sink * up
     return g.terminal_velocity_gain_per_s * (v_ref - v)
 
 
 def command_accel(g: GuidanceParams, radius_m: Array, t_s: Array, r: Array, v: Array) -> Array:
     """Total acceleration command (3,) for estimated position ``r`` and velocity ``v`` at time ``t_s``."""
     phase = phase_at(g, t_s)
-    hg_p, hg_v, hg_a = high_gate_target(g, radius_m)
+    height = frames.height_above_sphere(r, radius_m)
+    hg_p, hg_v, hg_a = high_gate_target(g, radius_m, height)
     lg_p, lg_v, lg_a = low_gate_target(g)
     braking_end = g.braking_time_s
     approach_end = g.braking_time_s + g.approach_time_s
@@ -76,7 +85,7 @@ def command_accel(g: GuidanceParams, radius_m: Array, t_s: Array, r: Array, v: A
     v_t = jnp.where(in_braking, hg_v, lg_v)
     a_t = jnp.where(in_braking, hg_a, lg_a)
     poly = polynomial_accel(r, v, r_t, v_t, a_t, t_go)
-    term = terminal_accel(g, r, v, frames.local_up(r, radius_m))
+    term = terminal_accel(g, r, v, frames.local_up(r, radius_m), height)
     return jnp.where(phase == TERMINAL, term, poly)
 
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from riskengine.core.params import Array
 
-_M1 = jnp.uint32(0x7FEB352D)
-_M2 = jnp.uint32(0x846CA68B)
+_M1 = np.uint32(0x7FEB352D)  # numpy: importing the core must not start JAX
+_M2 = np.uint32(0x846CA68B)
 
 
 def lane_seed(key: Array) -> Array:

@@ -110,7 +110,9 @@ class GuidanceParams(PyTree):
     approach_time_s: Array  # planned duration of the approach phase (high gate -> low gate)
     low_gate_altitude_m: Array
     low_gate_vertical_speed_mps: Array
-    terminal_descent_rate_mps: Array  # constant sink rate until touchdown is sensed (positive)
+    terminal_descent_rate_mps: Array  # final sink rate, held until touchdown is sensed (positive)
+    terminal_time_constant_s: Array  # above the final rate, sink at (estimated height) / this
+    terminal_max_sink_mps: Array
     terminal_velocity_gain_per_s: Array
     terminal_position_gain_per_s: Array
     terminal_max_horizontal_speed_mps: Array
