@@ -36,7 +36,7 @@ FULL_PATH: dict[str, Any] = {
     "sites": ["atlas_crater"],
     "grid": {"sensor_latency_s": [0.0, 30.0], "fuel_margin_pct": [10.0]},
 }
-# 8 cells of 32 samples: 8 chunks of one cell each (a chunk's samples are one jitted batch).
+# 8 cells of 32 samples: 16 chunks of 16 samples, so the service can be stopped well before the end.
 RESTART: dict[str, Any] = {
     "preset": "smoke",
     "samples_per_cell": 32,
@@ -51,7 +51,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     data = tmp_path_factory.mktemp("service")
     return {
         "RISKENGINE_DATA_DIR": str(data),
-        "RISKENGINE_CHUNK_SIZE": "32",
+        "RISKENGINE_CHUNK_SIZE": "16",
         "RISKENGINE_WORKERS": "2",
         "DATABASE_URL": "",  # the default SQLite file under the data dir
         "RAY_ADDRESS": "",
@@ -122,7 +122,7 @@ def test_full_path_over_http(server: Server, keys: dict[str, str]) -> None:
         assert body["status"] == "succeeded", body
         assert {"queued", "running"} & {b["status"] for b in seen[:-1]}
         p = body["progress"]
-        assert (p["completed_chunks"], p["total_chunks"], p["samples_done"]) == (2, 2, 64)
+        assert (p["completed_chunks"], p["total_chunks"], p["samples_done"]) == (4, 4, 64)
         assert body["provenance"]["kernel"] == "descent"
         assert body["spec"]["scenario"]["vehicle"] == "m1_class"  # from the preset
 
