@@ -17,13 +17,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-# Main job on embedded defaults: the three replays, then the smoke study (local Ray, local Zarr) and its table.
+# Main job on embedded defaults (local Ray, SQLite, local Zarr under data/): the three replays, then the
+# service demo: start `riskengine serve`, create a demo key, submit the smoke study over HTTP, wait, print
+# its table and the API docs URL, stop the service.
 run: $(STAMP)
 	$(BIN)/riskengine replay nominal
 	$(BIN)/riskengine replay m1
 	$(BIN)/riskengine replay m2
-	$(BIN)/riskengine study run configs/studies/smoke.yaml --out data/smoke.zarr --overwrite
-	$(BIN)/riskengine study show data/smoke.zarr
+	$(BIN)/python -m api.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -150,6 +150,8 @@ class RayExecutor:
                     ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
                 else:
                     ray.init(
+                        # "local": always a new embedded instance, never a cluster some `ray start` left running.
+                        address="local",
                         num_cpus=self.workers or machine_cpus(),
                         include_dashboard=False,
                         logging_level=logging.WARNING,
