@@ -9,13 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from riskengine.config import build_dispersion, build_params
-from riskengine.config.distributions import Uniform
-from riskengine.core import OUTCOMES, simulate_batch
-from riskengine.study import load_study_spec
-
-SITE = "mare_frigoris"
-FUEL_MARGIN_PCT = 10.0
+from bench.inputs import study_inputs
+from riskengine.core import OUTCOMES, Dispersion, Params, simulate_batch
 
 
 @dataclass(frozen=True)
@@ -27,13 +22,9 @@ class EngineFigure:
     landed_fraction: float
 
 
-def _inputs():
-    spec = load_study_spec("smoke")
-    dists = dict(spec.dispersions)
+def _inputs() -> tuple[Params, Dispersion]:
     # Spread the altimeter latency over the studies' range so run lengths vary as in a real study.
-    dists["sensor_latency_s"] = Uniform(low=0.0, high=60.0)
-    params = build_params(spec.scenario, SITE, {"fuel_margin_pct": FUEL_MARGIN_PCT})
-    return params, build_dispersion(dists)
+    return study_inputs(spread_latency=True)
 
 
 def measure(n: int, seed: int = 0) -> EngineFigure:

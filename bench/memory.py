@@ -1,0 +1,36 @@
+"""Memory: peak RSS of whole studies of growing size, each in a fresh in-process run (one process holds
+the driver and the engine, so ``ru_maxrss`` is the study's whole footprint). Aggregates stream (counts
+and histograms per piece; no per-trajectory arrays kept), so RSS should not grow with trajectory count.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.fanout import run_study_process, study_command
+
+CELLS = 18  # the smoke study's grid: 2 sites x 3 latencies x 3 margins
+
+
+def measure(totals: list[int]) -> dict[str, Any]:
+    runs = {}
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
+        data = str(Path(tmp) / "data")
+        for n in totals:
+            spc = math.ceil(n / CELLS)
+            out = str(Path(tmp) / f"cube-{n}.zarr")
+            runs[n] = run_study_process(study_command(spc, None, out, in_process=True), data)
+            runs[n]["command"] = f"python -m bench.study_run --samples-per-cell {spc} --in-process --out DIR"
+    small, large = min(totals), max(totals)
+    growth = runs[large]["peak_rss_mb"] - runs[small]["peak_rss_mb"]
+    per_traj_mb = growth / (runs[large]["samples"] - runs[small]["samples"])
+    # Linear extrapolation of the measured growth to 1e7 trajectories (not a measurement).
+    extrapolated = runs[large]["peak_rss_mb"] + max(per_traj_mb, 0.0) * (1e7 - runs[large]["samples"])
+    return {
+        "runs": {str(n): r for n, r in runs.items()},
+        "rss_growth_mb_per_1e6_trajectories": per_traj_mb * 1e6,
+        "peak_rss_mb_1e7_extrapolated": extrapolated,
+    }

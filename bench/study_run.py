@@ -1,0 +1,89 @@
+"""One study run in a fresh process, reported as JSON: ``python -m bench.study_run --samples-per-cell K
+[--workers N | --in-process] --out DIR``.
+
+A fresh process per measurement: peak RSS (``ru_maxrss``) covers exactly one study, Ray starts before
+any JAX runs in the driver, and the persistent compilation cache is read from ``RISKENGINE_DATA_DIR``.
+Prints ``{"wall_s", "first_chunk_s", "samples", "peak_rss_mb", "workers_peak_rss_mb", ...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import threading
+import time
+from typing import Any
+
+from riskengine.study import InProcessExecutor, RayExecutor, StudyProgress, load_study_spec, run_study
+
+
+def _ray_workers_rss_mb() -> float:
+    """Summed RSS (MB) of the Ray workers this driver's local instance started: they descend from its
+    raylet, itself a child of this process (other sessions' Ray workers on the machine are not counted)."""
+    import psutil
+
+    total = 0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "default_worker.py" in " ".join(proc.cmdline()) or proc.name().startswith("ray::"):
+                total += proc.memory_info().rss
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
+def run(samples_per_cell: int, out: str, workers: int | None, in_process: bool) -> dict[str, Any]:
+    base = load_study_spec("smoke")
+    spec = type(base).model_validate({**base.model_dump(mode="json"), "samples_per_cell": samples_per_cell})
+    first: list[float] = []
+    t_submit = time.monotonic()
+
+    def progress(p: StudyProgress) -> None:
+        if not first and p.chunks_done > p.chunks_resumed:
+            first.append(time.monotonic() - t_submit)
+
+    peak_workers = [0.0]
+    stop = threading.Event()
+
+    def sample() -> None:  # Ray workers are not our children: sample their RSS while the study runs
+        while not stop.wait(0.5):
+            peak_workers[0] = max(peak_workers[0], _ray_workers_rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    executor = InProcessExecutor() if in_process else RayExecutor(workers=workers)
+    if not in_process:
+        sampler.start()
+    result = run_study(spec, out, executor=executor, progress=progress, overwrite=True)
+    stop.set()
+    return {
+        "samples": result.samples_run,
+        "cells": result.chunks_total,
+        "wall_s": result.wall_s,
+        "first_chunk_s": first[0] if first else None,
+        "trajectories_per_s": result.trajectories_per_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "workers_peak_rss_mb": None if in_process else peak_workers[0],
+        "workers": 1 if in_process else workers,
+        "worker_pids": list(result.worker_pids),
+        "jax_cache_dir": os.environ.get("RISKENGINE_DATA_DIR"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.study_run")
+    parser.add_argument("--samples-per-cell", type=int, required=True)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    t0 = time.monotonic()
+    figures = run(args.samples_per_cell, args.out, args.workers, args.in_process)
+    figures["process_s"] = time.monotonic() - t0
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
