@@ -27,7 +27,9 @@ def _flops(compiled: Any) -> float:
     return float(cost.get("flops", float("nan")))
 
 
-def flops_per_lane_step(lanes: int = 1024, steps: int = 20, check_loop: bool = True) -> dict[str, float]:
+def flops_per_lane_step(
+    lanes: int = 1024, steps: int = 20, check_loop: bool = True
+) -> dict[str, float | None]:
     """XLA's flop count for ``steps`` scanned steps of ``lanes`` descents, per lane-step.
 
     ``check_loop``: also compile a scan twice as long: XLA's cost analysis may count a loop body once
@@ -55,7 +57,7 @@ def flops_per_lane_step(lanes: int = 1024, steps: int = 20, check_loop: bool = T
 
     if not check_loop:  # one step: the count is exact however XLA counts loops (one compile, not two)
         f = _flops(run(1))
-        return {"flops_per_lane_step": f / lanes, "flops_scan_n": f, "flops_scan_2n": float("nan"),
+        return {"flops_per_lane_step": f / lanes, "flops_scan_n": f, "flops_scan_2n": None,
                 "lanes": lanes, "steps": 1}  # fmt: skip
     f1, f2 = _flops(run(steps)), _flops(run(2 * steps))
     per_trip = (f2 - f1) / (steps * lanes)  # grows with the length: counted per trip
