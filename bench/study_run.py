@@ -61,7 +61,7 @@ def run(samples_per_cell: int, out: str, workers: int | None, in_process: bool) 
     stop.set()
     return {
         "samples": result.samples_run,
-        "cells": result.chunks_total,
+        "chunks": result.chunks_total,
         "wall_s": result.wall_s,
         "first_chunk_s": first[0] if first else None,  # from submitting the first chunks
         "first_chunk_from_call_s": first[1] if first else None,  # from calling run_study (Ray start incl.)
