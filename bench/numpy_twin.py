@@ -23,7 +23,7 @@ from scipy.special import erfinv
 
 from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
-from riskengine.core.engine import STEPS_PER_CHECK, _keys
+from riskengine.core.engine import _keys
 from riskengine.core.events import EVENTS, Event
 from riskengine.core.noise import lane_seed
 from riskengine.core.outcomes import Outcome
@@ -517,12 +517,11 @@ def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
 
 
 def simulate(inp: Inputs) -> TwinResult:
-    """Run B descents together until every one has touched down or timed out (checked every
-    ``STEPS_PER_CHECK`` steps, as the engine's loop does; results are frozen once done)."""
+    """Run B descents together until every one has touched down or timed out (checked every step, as
+    the engine's batched loop does; results are frozen once done)."""
     s = initial_state(inp)
     while not s.done.all():
-        for _ in range(STEPS_PER_CHECK):
-            s = step(inp.params, s, inp.seed)
+        s = step(inp.params, s, inp.seed)
     return finish(inp.params, inp, s)
 
 

@@ -8,6 +8,7 @@ Randomness is counter-based: a sample's key is ``fold_in(key, sample_index)``; f
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -16,10 +17,10 @@ import jax.numpy as jnp
 from riskengine.core import frames, guidance, navigation, noise, sensors, terrain, touchdown, vehicle
 from riskengine.core.dispersion import Dispersion, apply_dispersion
 from riskengine.core.dynamics import gravity, rk4_step
-from riskengine.core.events import EVENT_FIELDS, EVENTS, Event
+from riskengine.core.events import Event
 from riskengine.core.params import Array, Params
 from riskengine.core.result import Result, Trace
-from riskengine.core.state import Draws, State, Touchdown
+from riskengine.core.state import Draws, EventLog, Heights, Row, State, Touchdown
 
 _N_NOISE = 8  # uniforms per step: IMU (3), Doppler (3), altimeter noise, altimeter dropout
 
@@ -28,22 +29,21 @@ def _period_steps(period_s: Array, dt: Array) -> Array:
     return jnp.maximum(jnp.round(period_s / dt), 1.0).astype(jnp.int32)
 
 
-def _altitudes(params: Params, p: Array, p_est: Array) -> tuple[Array, Array]:
-    """True height above true terrain, and estimated height above the onboard map's terrain, m."""
+def _heights(params: Params, p: Array, p_est: Array) -> Heights:
+    """Heights of the true position above true terrain and of the estimate above the onboard map."""
     r = params.body.radius_m
-    true_alt = frames.height_above_sphere(p, r) - terrain.true_elevation(
-        params.terrain, frames.downrange(p, r)
+    elev, grad = terrain.true_elevation_and_gradient(params.terrain, frames.downrange(p, r))
+    map_elev = terrain.map_elevation(params.terrain, frames.downrange(p_est, r))
+    return Heights(
+        true_m=frames.height_above_sphere(p, r) - elev,
+        terrain_gradient=grad,
+        estimated_m=frames.height_above_sphere(p_est, r) - map_elev,
     )
-    est_alt = frames.height_above_sphere(p_est, r) - terrain.map_elevation(
-        params.terrain, frames.downrange(p_est, r)
-    )
-    return true_alt, est_alt
 
 
-def _event_row(params: Params, t: Array, p: Array, v: Array, p_est: Array, propellant: Array) -> Array:
-    true_alt, est_alt = _altitudes(params, p, p_est)
-    vz = v @ frames.local_up(p, params.body.radius_m)
-    return jnp.stack([t, true_alt, est_alt, vz, propellant])
+def _row(t: Array, v: Array, up: Array, heights: Heights, propellant: Array) -> Row:
+    """An event's values (EVENT_FIELDS order) at time ``t``."""
+    return (t, heights.true_m, heights.estimated_m, v @ up, propellant)
 
 
 def init(params: Params, key: Array) -> State:
@@ -74,8 +74,9 @@ def init(params: Params, key: Array) -> State:
     )
     propellant = params.vehicle.propellant_kg
     zero = jnp.zeros_like(propellant)
-    events = jnp.full((len(EVENTS), len(EVENT_FIELDS)), jnp.nan, dtype=jnp.float32)
-    events = events.at[Event.POWERED_DESCENT_START].set(_event_row(params, zero, p0, v0, p_est, propellant))
+    heights = _heights(params, p0, p_est)
+    row = _row(zero, v0, frames.local_up(p0, r), heights, propellant)
+    events = EventLog.empty().record(Event.POWERED_DESCENT_START, jnp.bool_(True), row)
     retrograde = -v0 / jnp.linalg.norm(v0)
     return State(
         step=jnp.int32(0),
@@ -88,11 +89,18 @@ def init(params: Params, key: Array) -> State:
         thrust_dir=retrograde,
         cmd_dir=retrograde,
         cmd_throttle=params.vehicle.min_throttle,
+        heights=heights,
         t_in_range_s=jnp.float32(jnp.inf),
         ran_dry=jnp.bool_(False),
         done=jnp.bool_(False),
         touchdown=Touchdown(
-            position_m=p0, velocity_mps=v0, t_s=zero, propellant_kg=propellant, ran_dry=jnp.bool_(False)
+            position_m=p0,
+            velocity_mps=v0,
+            t_s=zero,
+            propellant_kg=propellant,
+            estimated_height_m=heights.estimated_m,
+            ran_dry=jnp.bool_(False),
+            contact=jnp.bool_(False),
         ),
         events=events,
         draws=draws,
@@ -111,10 +119,8 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
     p, v, p_est, v_est = state.position_m, state.velocity_mps, state.est_position_m, state.est_velocity_mps
 
     # --- Altimeter: truth seen through the sensor model.
-    s_true = frames.downrange(p, r)
-    elev, grad = terrain.true_elevation_and_gradient(params.terrain, s_true)
+    true_alt, grad = state.heights.true_m, state.heights.terrain_gradient
     up = frames.local_up(p, r)
-    true_alt = frames.height_above_sphere(p, r) - elev
     alt_rate = v @ up - grad * (v @ frames.local_along(up))
     in_range = true_alt <= alt.max_range_m
     t_in_range = jnp.where(in_range & jnp.isinf(state.t_in_range_s), t, state.t_in_range_s)
@@ -125,9 +131,7 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
 
     # --- Navigation update from the reading, against the onboard map.
     up_est = frames.local_up(p_est, r)
-    predicted = frames.height_above_sphere(p_est, r) - terrain.map_elevation(
-        params.terrain, frames.downrange(p_est, r)
-    )
+    predicted = state.heights.estimated_m
     failed_before = state.altitude_filter.failed
     filt, dh, dv, rejected = navigation.update(
         state.altitude_filter,
@@ -146,11 +150,19 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
 
     # --- Guidance on the estimate, recomputed every guidance period and held in between.
     mass = veh.dry_mass_kg + state.propellant_kg  # known on board from propellant gauging
-    a_cmd = guidance.command_accel(params.guidance, r, t, p_est, v_est)
-    force_needed, dir_cmd = guidance.thrust_command(a_cmd, gravity(p_est, body), mass, up_est)
+
+    def guide(_: None) -> tuple[Array, Array]:
+        a_cmd = guidance.command_accel(params.guidance, r, t, p_est, v_est)
+        force_needed, dir_cmd = guidance.thrust_command(a_cmd, gravity(p_est, body), mass, up_est)
+        return vehicle.throttle_for(force_needed, veh), dir_cmd
+
+    def hold(_: None) -> tuple[Array, Array]:
+        return state.cmd_throttle, state.cmd_dir
+
+    # A real branch when the step counter is shared by the whole batch (``simulate_batch``): the guidance
+    # law then runs on one step in guidance_period / dt instead of on every step and being discarded.
     on_guidance = (state.step % _period_steps(params.guidance.guidance_period_s, dt)) == 0
-    cmd_throttle = jnp.where(on_guidance, vehicle.throttle_for(force_needed, veh), state.cmd_throttle)
-    cmd_dir = jnp.where(on_guidance, dir_cmd, state.cmd_dir)
+    cmd_throttle, cmd_dir = jax.lax.cond(on_guidance, guide, hold, None)
 
     # --- Actuation: slew-limited direction, pointing bias, throttle; the tanks may run dry mid-step.
     thrust_dir = vehicle.slew_towards(state.thrust_dir, cmd_dir, jnp.deg2rad(veh.slew_rate_dps) * dt)
@@ -166,11 +178,13 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
     filt = navigation.propagate_covariance(filt, params.navigation, dt)
     propellant1 = jnp.maximum(state.propellant_kg - mdot * dt, 0.0)
     t1 = (state.step + 1).astype(jnp.float32) * dt
+    # Materialise the new state once: XLA's fusion would otherwise recompute both RK4 steps inside every
+    # consumer (contact detection, touchdown record, events), each one a full copy of the integration.
+    p1, v1, p_est1, v_est1, propellant1 = jax.lax.optimization_barrier((p1, v1, p_est1, v_est1, propellant1))
 
     # --- Ground contact, interpolated within the step.
-    row_now = jnp.stack([t, true_alt, predicted, v @ up, state.propellant_kg])
-    row_next = _event_row(params, t1, p1, v1, p_est1, propellant1)
-    true_alt1 = row_next[1]
+    heights1 = _heights(params, p1, p_est1)
+    true_alt1 = heights1.true_m
     contact = true_alt1 <= 0.0
     frac = jnp.clip(true_alt / jnp.maximum(true_alt - true_alt1, 1e-9), 0.0, 1.0)
     frac = jnp.where(contact, frac, 1.0)
@@ -180,32 +194,33 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
         velocity_mps=v + frac * (v1 - v),
         t_s=t + frac * dt,
         propellant_kg=td_prop,
+        estimated_height_m=predicted + frac * (heights1.estimated_m - predicted),
         ran_dry=state.ran_dry | (td_prop <= 0.0),
+        contact=contact,
     )
     # Once done, the step keeps integrating (it is cheaper than freezing every lane every step) but what
     # the result is made of, the touchdown record, the events and the filter's counts, no longer changes.
     td = jax.tree.map(lambda old, new: jnp.where(state.done, old, new), state.touchdown, td)
-    row_td = row_now + frac * (row_next - row_now)
     timeout = t1 >= params.sim.max_time_s
 
-    # --- Events: record each one's first occurrence.
+    # --- Events: the first occurrence of each, stamped with this step's start. Running dry is stamped
+    # at the end of the step it happened in, i.e. at the next step's start (or in ``finish``); contact
+    # comes from the touchdown record in ``finish``. Only values the step has anyway are recorded:
+    # stamping end-of-step or interpolated values every step cost as much as the rest of the physics.
+    row_now = jax.lax.optimization_barrier((t, true_alt, predicted, v @ up, state.propellant_kg))
     phase_now = guidance.phase_at(params.guidance, t)
-    happened = jnp.stack(
-        [
-            jnp.bool_(False),  # powered_descent_start: recorded at init
-            in_range,
-            valid,
-            rejected,
-            filt.failed & ~failed_before,
-            phase_now == guidance.APPROACH,
-            phase_now == guidance.TERMINAL,
-            (propellant1 <= 0.0) & (state.propellant_kg > 0.0),
-            contact,
-        ]
-    )
-    rows = jnp.stack([row_now] * 7 + [row_next, row_td])
-    first = happened & jnp.isnan(state.events[:, 0]) & ~state.done
-    events = jnp.where(first[:, None], rows, state.events)
+    flying = ~state.done
+    events = state.events
+    for event, happened in (
+        (Event.ALTIMETER_IN_RANGE, in_range),
+        (Event.ALTIMETER_FIRST_VALID, valid),
+        (Event.ALTIMETER_REJECTED, rejected),
+        (Event.ALTIMETER_DECLARED_FAILED, filt.failed & ~failed_before),
+        (Event.APPROACH_START, phase_now == guidance.APPROACH),
+        (Event.TERMINAL_DESCENT_START, phase_now == guidance.TERMINAL),
+    ):
+        events = events.record(event, happened & flying, row_now)
+    events = events.record(Event.PROPELLANT_EXHAUSTED, state.ran_dry, row_now)
 
     return State(
         step=state.step + 1,
@@ -218,8 +233,9 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
         thrust_dir=thrust_dir,
         cmd_dir=cmd_dir,
         cmd_throttle=cmd_throttle,
+        heights=heights1,
         t_in_range_s=t_in_range,
-        ran_dry=state.ran_dry | (propellant1 <= 0.0),
+        ran_dry=state.ran_dry | ((propellant1 <= 0.0) & ~state.done),  # frozen once done, as the result is
         done=state.done | contact | timeout,
         touchdown=td,
         events=events,
@@ -231,18 +247,28 @@ def finish(params: Params, state: State) -> Result:
     """Classify the final state into a :class:`Result`."""
     r = params.body.radius_m
     td = state.touchdown
-    contacted = ~jnp.isnan(state.events[Event.TOUCHDOWN, 0])
+    contacted = td.contact
     up = frames.local_up(td.position_m, r)
     vz, v_h = frames.split_velocity(td.velocity_mps, up)
     sink = -vz
     h_speed = jnp.linalg.norm(v_h)
     s = frames.downrange(td.position_m, r)
-    _, grad = terrain.true_elevation_and_gradient(params.terrain, s)
+    elev, grad = terrain.true_elevation_and_gradient(params.terrain, s)
     slope = terrain.touchdown_slope_deg(
         grad, state.draws.local_gradient, state.draws.rock_m, params.vehicle.footprint_radius_m
     )
     g_surface = params.body.mu_m3ps2 / jnp.square(r)
     outcome = touchdown.classify(params.vehicle, contacted, td.ran_dry, sink, h_speed, slope, g_surface)
+
+    # Events the loop leaves to the end: running dry in the very last step, and the contact itself.
+    final_up = frames.local_up(state.position_m, r)
+    t_final = state.step.astype(jnp.float32) * params.sim.dt_s
+    final_row = _row(t_final, state.velocity_mps, final_up, state.heights, state.propellant_kg)
+    events = state.events.record(Event.PROPELLANT_EXHAUSTED, state.ran_dry, final_row)
+    true_height = frames.height_above_sphere(td.position_m, r) - elev
+    contact_row = (td.t_s, true_height, td.estimated_height_m, vz, td.propellant_kg)
+    events = events.record(Event.TOUCHDOWN, contacted, contact_row)
+
     nan = jnp.float32(jnp.nan)
     return Result(
         outcome=outcome,
@@ -253,7 +279,7 @@ def finish(params: Params, state: State) -> Result:
         miss_distance_m=jnp.where(contacted, jnp.hypot(s, td.position_m[1]), nan),
         duration_s=td.t_s,
         altimeter_rejections=state.altitude_filter.total_rejections,
-        events=state.events,
+        events=events.table(),
     )
 
 
@@ -261,32 +287,47 @@ def _keys(key: Array) -> tuple[Array, Array, Array]:
     return jax.random.fold_in(key, 0), jax.random.fold_in(key, 1), jax.random.fold_in(key, 2)
 
 
-# Steps between checks of "all lanes done". Under vmap a while loop selects every lane's whole carry on
-# every iteration; checking every few steps amortises that (the step is safe to repeat once done).
-STEPS_PER_CHECK = 10
+# Name of the vmapped lane axis in ``simulate_batch``: the loop asks "is any lane still flying?" with a
+# collective over it, so the loop's step counter stays one shared scalar instead of one per lane.
+LANES = "lanes"
 
 
-def simulate(params: Params, key: Array) -> Result:
-    """One descent with fixed parameters, run until contact or the time limit."""
+def _still_flying(done: Array, lanes_axis: str | None) -> Array:
+    if lanes_axis is None:
+        return ~done
+    return jax.lax.psum((~done).astype(jnp.int32), lanes_axis) > 0
+
+
+def simulate(params: Params, key: Array, lanes_axis: str | None = None) -> Result:
+    """One descent with fixed parameters, run until contact or the time limit.
+
+    ``lanes_axis``: the vmapped axis name when the caller runs lanes in lockstep (``simulate_batch``).
+    The loop then runs until every lane is done, one step per iteration, with the step counter and every
+    periodic decision (guidance, sensor timing) shared by the batch: XLA gets real branches, and no carry
+    select per lane per iteration. A lane that is done keeps stepping: the step is safe to repeat once done
+    and leaves the result unchanged, so a sample's result never depends on its neighbours.
+    """
     _, k_init, k_noise = _keys(key)
     seed = noise.lane_seed(k_noise)
     state = init(params, k_init)
-
-    def run_steps(s: State) -> State:
-        return jax.lax.fori_loop(0, STEPS_PER_CHECK, lambda _, x: step(params, x, seed), s)
-
-    state = jax.lax.while_loop(lambda s: ~s.done, run_steps, state)
+    state = jax.lax.while_loop(
+        lambda s: _still_flying(s.done, lanes_axis), lambda s: step(params, s, seed), state
+    )
     return finish(params, state)
 
 
-def simulate_sample(params: Params, dispersion: Dispersion, key: Array, sample_index: Array) -> Result:
+def simulate_sample(
+    params: Params, dispersion: Dispersion, key: Array, sample_index: Array, lanes_axis: str | None = None
+) -> Result:
     """Sample ``sample_index`` of a study cell: parameters dispersed from its own key, then simulated."""
     k = jax.random.fold_in(key, sample_index)
     k_disp, _, _ = _keys(k)
-    return simulate(apply_dispersion(params, dispersion, k_disp), k)
+    return simulate(apply_dispersion(params, dispersion, k_disp), k, lanes_axis)
 
 
-_vmapped = jax.vmap(simulate_sample, in_axes=(None, None, None, 0))
+_vmapped = jax.vmap(
+    functools.partial(simulate_sample, lanes_axis=LANES), in_axes=(None, None, None, 0), axis_name=LANES
+)
 
 
 @jax.jit
@@ -338,7 +379,7 @@ def simulate_trace(params: Params, key: Array, record_every: int, n_records: int
     state0 = init(params, k_init)
 
     def record(s: State) -> Trace:
-        true_alt, est_alt = _altitudes(params, s.position_m, s.est_position_m)
+        true_alt, est_alt = s.heights.true_m, s.heights.estimated_m
         t = jnp.where(s.done, s.touchdown.t_s, s.step.astype(jnp.float32) * params.sim.dt_s)
         return Trace(
             t_s=t,

@@ -45,8 +45,28 @@ def local_along(up: Array) -> Array:
 
 
 def downrange(p: Array, radius_m: Array) -> Array:
-    """Arc length along the reference sphere from the site to below ``p``, m (negative before the site)."""
-    return radius_m * jnp.arctan2(p[0], radius_m + p[2])
+    """Arc length along the reference sphere from the site to below ``p``, m (negative before the site).
+
+    ``atan2(x, R + z)`` with ``R + z > 0`` (any point above the Moon's centre plane), so ``atan(x / (R + z))``.
+    """
+    return radius_m * arctan(p[0] / (radius_m + p[2]))
+
+
+def arctan(t: Array) -> Array:
+    """float32 arctangent in plain arithmetic (Cephes ``atanf``: reduction to |t| <= tan(pi/8) and a
+    degree-9 odd minimax polynomial; error within ~2 ulp of float32 over the whole line).
+
+    XLA's CPU backend calls libm's scalar ``atanf``/``atan2f`` once per element, ~15 ns each; this
+    vectorises. The downrange angle is taken twice per step, so this alone was a quarter of the step.
+    """
+    a = jnp.abs(t)
+    big = a > 2.414213562373095  # tan(3 pi / 8)
+    mid = a > 0.41421356237309503  # tan(pi / 8)
+    x = jnp.where(big, -1.0 / jnp.maximum(a, 1.0), jnp.where(mid, (a - 1.0) / (a + 1.0), a))
+    offset = jnp.where(big, np.float32(np.pi / 2), jnp.where(mid, np.float32(np.pi / 4), np.float32(0.0)))
+    z = x * x
+    poly = (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z
+    return jnp.sign(t) * (offset + (poly * x + x))
 
 
 def point_at(range_m: Array, height_m: Array, radius_m: Array) -> tuple[Array, Array, Array]:
