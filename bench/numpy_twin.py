@@ -23,7 +23,7 @@ from scipy.special import erfinv
 
 from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
-from riskengine.core.engine import _keys
+from riskengine.core.engine import LONG_STEP_LOOKAHEAD_S, _keys
 from riskengine.core.events import EVENTS, Event
 from riskengine.core.noise import lane_seed
 from riskengine.core.outcomes import Outcome
@@ -125,10 +125,12 @@ def _mix(x: A) -> A:
     return x ^ (x >> np.uint32(16))
 
 
-def uniforms(seed: A, step: int) -> A:
-    """(B, 8) float32 uniforms on (0, 1) for ``step``: ``riskengine.core.noise.uniforms`` in numpy."""
-    counter = np.uint32(step) * np.uint32(_N_NOISE) + np.arange(_N_NOISE, dtype=np.uint32)
-    h = _mix(_mix(counter[None, :] ^ seed[:, :1]) + seed[:, 1:2])
+def uniforms(seed: A, step: Any) -> A:
+    """(B, 8) float32 uniforms on (0, 1) for ``step`` (one per lane, or shared): ``riskengine.core.noise.uniforms``
+    in numpy."""
+    step = np.asarray(step).astype(np.uint32)[..., None]
+    counter = step * np.uint32(_N_NOISE) + np.arange(_N_NOISE, dtype=np.uint32)
+    h = _mix(_mix(counter ^ seed[:, :1]) + seed[:, 1:2])
     return ((h >> np.uint32(8)).astype(F) + F(0.5)) * F(2.0**-24)
 
 
@@ -197,15 +199,16 @@ def _rk4(p: A, v: A, m: A, force: A, mdot: A, extra: Any, body: Any, dt: Any) ->
 
     half = F(0.5) * dt
     m_mid, m_end = m - mdot * half, m - mdot * dt
+    h, d, sixth = _c(half), _c(dt), _c(dt / F(6.0))  # dt: one per lane (long steps) or shared
     a1 = accel(p, m)
-    v2 = v + half * a1
-    a2 = accel(p + half * v, m_mid)
-    v3 = v + half * a2
-    a3 = accel(p + half * v2, m_mid)
-    v4 = v + dt * a3
-    a4 = accel(p + dt * v3, m_end)
-    return (p + (dt / F(6.0)) * (v + F(2.0) * v2 + F(2.0) * v3 + v4),
-            v + (dt / F(6.0)) * (a1 + F(2.0) * a2 + F(2.0) * a3 + a4))  # fmt: skip
+    v2 = v + h * a1
+    a2 = accel(p + h * v, m_mid)
+    v3 = v + h * a2
+    a3 = accel(p + h * v2, m_mid)
+    v4 = v + d * a3
+    a4 = accel(p + d * v3, m_end)
+    return (p + sixth * (v + F(2.0) * v2 + F(2.0) * v3 + v4),
+            v + sixth * (a1 + F(2.0) * a2 + F(2.0) * a3 + a4))  # fmt: skip
 
 
 def _period_steps(period_s: Any, dt: Any) -> Any:
@@ -286,7 +289,7 @@ def _mass_flow(throttle: A, veh: Any) -> tuple[A, A]:
 class TwinState:
     """Dynamic state of B descents (``riskengine.core.state.State`` with a leading batch axis)."""
 
-    step: int
+    step: A  # (B,) int32: each lane's step count in units of dt_s (long steps advance it by several)
     p: A
     v: A
     prop: A
@@ -339,7 +342,7 @@ def initial_state(inp: Inputs) -> TwinState:
     retro = -v0 / _c(_norm(v0))
     zeros_b = np.zeros(b, F)
     return TwinState(
-        step=0, p=p0, v=v0, prop=prop, p_est=p_est, v_est=v_est,
+        step=np.zeros(b, np.int32), p=p0, v=v0, prop=prop, p_est=p_est, v_est=v_est,
         p_hh=zeros_b + nav.assumed_altitude_sigma_m**2, p_hv=zeros_b.copy(),
         p_vv=zeros_b + nav.assumed_vertical_velocity_sigma_mps**2,
         consecutive=np.zeros(b, np.int32), rejections=np.zeros(b, np.int32), failed=np.zeros(b, bool),
@@ -353,8 +356,8 @@ def initial_state(inp: Inputs) -> TwinState:
 def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     """``riskengine.core.engine.step`` for B trajectories at once."""
     body, veh, alt, nav, ter = prm.body, prm.vehicle, prm.altimeter, prm.navigation, prm.terrain
-    dt, r = prm.sim.dt_s, body.radius_m
-    t = F(s.step) * dt
+    fine_dt, r = prm.sim.dt_s, body.radius_m
+    t = (s.step * fine_dt).astype(F)
     u = uniforms(seed, s.step)
     z_imu, z_doppler = _centred(u[:, 0:3]), _centred(u[:, 3:6])
     p, v, p_est, v_est = s.p, s.v, s.p_est, s.v_est
@@ -364,10 +367,17 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     up = _up(p, r)
     true_alt = _height(p, r) - elev
     alt_rate = _dot(v, up) - grad * _dot(v, _along(up))
+    # Long steps (engine._long_step): a guidance period at once while out of the altimeter's reach.
+    n_g = _period_steps(prm.guidance.guidance_period_s, fine_dt)
+    long = ((prm.sim.long_braking_steps > 0) & (s.step % n_g == 0)
+            & (t + F(n_g) * fine_dt <= prm.guidance.braking_time_s)
+            & (true_alt + F(LONG_STEP_LOOKAHEAD_S) * np.minimum(alt_rate, F(0)) > alt.max_range_m) & ~s.done)  # fmt: skip
+    n_steps = np.where(long, n_g, 1).astype(np.int32)
+    dt = (n_steps * fine_dt).astype(F)
     in_range = true_alt <= alt.max_range_m
     t_in_range = np.where(in_range & np.isinf(s.t_in_range), t, s.t_in_range).astype(F)
     acquired = t >= t_in_range + alt.acquisition_delay_s
-    on_time = (s.step % _period_steps(alt.period_s, dt)) == 0
+    on_time = (s.step % _period_steps(alt.period_s, fine_dt)) == 0
     valid = in_range & acquired & on_time & (u[:, 7] >= alt.dropout_prob) & ~s.done
     delayed = true_alt - alt.latency_s * alt_rate
     reading = delayed + (alt.noise_floor_m + alt.noise_fraction * np.abs(delayed)) * _gaussian(u[:, 6])
@@ -402,7 +412,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     mass = veh.dry_mass_kg + s.prop
     a_cmd = _command_accel(prm.guidance, r, t, p_est, v_est)
     force_needed, dir_cmd = _thrust_command(a_cmd, _gravity(p_est, body), mass, up_est)
-    on_guidance = (s.step % _period_steps(prm.guidance.guidance_period_s, dt)) == 0
+    on_guidance = (s.step % n_g) == 0
     cmd_throttle = np.where(on_guidance, np.clip(force_needed / veh.max_thrust_n, veh.min_throttle, F(1)),
                             s.cmd_throttle).astype(F)  # fmt: skip
     cmd_dir = np.where(_c(on_guidance), dir_cmd, s.cmd_dir)
@@ -424,7 +434,8 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     p_hh, p_hv, p_vv = (p_hh + dt * (F(2) * p_hv + dt * p_vv) + q * dt**3 / F(3),
                         p_hv + dt * p_vv + q * dt**2 / F(2), p_vv + q * dt)  # fmt: skip
     prop1 = np.maximum(s.prop - mdot * dt, F(0))
-    t1 = F(s.step + 1) * dt
+    step1 = s.step + n_steps
+    t1 = (step1 * fine_dt).astype(F)
 
     # Ground contact, interpolated within the step; frozen once done.
     row_now = np.stack([np.broadcast_to(t, true_alt.shape), true_alt, predicted, _dot(v, up), s.prop], -1)
@@ -456,7 +467,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     assert events.shape == (b, len(EVENTS), 5)
 
     return replace(
-        s, step=s.step + 1, p=p1, v=v1, prop=prop1, p_est=p_est1, v_est=v_est1,
+        s, step=step1, p=p1, v=v1, prop=prop1, p_est=p_est1, v_est=v_est1,
         p_hh=p_hh, p_hv=p_hv, p_vv=p_vv, consecutive=consecutive,
         rejections=s.rejections + rejected.astype(np.int32), failed=failed,
         thrust_dir=thrust_dir, cmd_dir=cmd_dir, cmd_throttle=cmd_throttle, t_in_range=t_in_range,
@@ -478,7 +489,7 @@ class TwinResult:
     miss_distance_m: A
     duration_s: A
     altimeter_rejections: A
-    steps: int  # steps the batch ran (all lanes until the last one finished)
+    steps: int  # the longest lane's step count, in units of dt_s
 
 
 def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
@@ -512,7 +523,7 @@ def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
     nan = F(np.nan)
     return TwinResult(
         code, np.where(contacted, sink, nan), np.where(contacted, h_speed, nan), np.where(contacted, slope, nan),
-        s.td_prop, np.where(contacted, np.hypot(s_dr, s.td_p[:, 1]), nan), s.td_t, s.rejections, s.step,
+        s.td_prop, np.where(contacted, np.hypot(s_dr, s.td_p[:, 1]), nan), s.td_t, s.rejections, int(s.step.max()),
     )  # fmt: skip
 
 

@@ -114,8 +114,13 @@ class GuidanceSpec(_Strict):
 
 
 class SimSpec(_Strict):
-    dt_s: float = Field(0.1, gt=0.0, le=5.0, description="Fixed integration step")
+    dt_s: float = Field(0.1, gt=0.0, le=5.0, description="Integration step")
     max_time_s: float = Field(1800.0, gt=0.0, le=36000.0)
+    long_braking_steps: bool = Field(
+        True,
+        description="Step at the guidance period (not dt_s) during braking while the altimeter is out of "
+        "range and not closing on it (see riskengine.core.engine); false: dt_s throughout",
+    )
 
 
 class TerrainSpec(_Strict):

@@ -80,11 +80,8 @@ class ScenarioSpec(BaseModel):
 
 
 def _values(model: BaseModel, group: str) -> dict[str, float]:
-    return {
-        f"{group}.{k}": float(v)
-        for k, v in model.model_dump().items()
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    }
+    """The group's scalar settings as floats (a switch as 1.0 / 0.0: the core's parameters are float32)."""
+    return {f"{group}.{k}": float(v) for k, v in model.model_dump().items() if isinstance(v, int | float)}
 
 
 def _revalidate(model_cls: type[BaseModel], base: BaseModel, group: str, values: Mapping[str, float]) -> Any:

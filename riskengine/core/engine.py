@@ -107,12 +107,38 @@ def init(params: Params, key: Array) -> State:
     )
 
 
+# Long steps look this far ahead: a lane closing on its altimeter's range within this time steps finely.
+LONG_STEP_LOOKAHEAD_S = 20.0
+
+
+def _long_step(params: Params, state: State, t: Array, guidance_steps: Array, closing_rate: Array) -> Array:
+    """Whether this step may span a whole guidance period instead of ``dt_s``.
+
+    Between two guidance updates the commands are held, so while the altimeter is out of range (no
+    reading, no Doppler, no contact possible) nothing faster than the guidance period happens but the
+    IMU's white noise, whose step-mean is drawn with the long step's variance, and the slew, which in
+    braking is far inside its limit. RK4 over 0.5 s of a 6,500 s orbit is accurate to far below a metre.
+    Braking is ~80 % of the flight, so this cuts the steps ~3x; ``sim.long_braking_steps = false`` turns it
+    off and ``tests/core/test_convergence.py`` checks it does not move the answers.
+    """
+    g, alt = params.guidance, params.altimeter
+    span_s = guidance_steps.astype(jnp.float32) * params.sim.dt_s
+    aligned = (state.step % guidance_steps) == 0  # long steps start and end on guidance updates
+    in_braking = t + span_s <= g.braking_time_s
+    far = state.heights.true_m + LONG_STEP_LOOKAHEAD_S * jnp.minimum(closing_rate, 0.0) > alt.max_range_m
+    return (params.sim.long_braking_steps > 0.0) & aligned & in_braking & far & ~state.done
+
+
 def step(params: Params, state: State, noise_seed: Array) -> State:
-    """Advance one fixed step ``params.sim.dt_s``: sense, navigate, guide, actuate, integrate, detect contact."""
+    """Advance one step: sense, navigate, guide, actuate, integrate, detect contact.
+
+    The step is ``params.sim.dt_s``, or one guidance period where :func:`_long_step` allows it.
+    """
     body, veh, alt = params.body, params.vehicle, params.altimeter
-    dt = params.sim.dt_s
     r = body.radius_m
-    t = state.step.astype(jnp.float32) * dt
+    fine_dt = params.sim.dt_s
+    t = state.step.astype(jnp.float32) * fine_dt
+    guidance_steps = _period_steps(params.guidance.guidance_period_s, fine_dt)
     # Materialise the step's uniforms once: XLA would otherwise re-derive them inside every consumer.
     u = jax.lax.optimization_barrier(noise.uniforms(noise_seed, state.step, _N_NOISE))
     z_imu, z_doppler = noise.centred(u[0:3]), noise.centred(u[3:6])
@@ -122,10 +148,12 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
     true_alt, grad = state.heights.true_m, state.heights.terrain_gradient
     up = frames.local_up(p, r)
     alt_rate = v @ up - grad * (v @ frames.local_along(up))
+    n_steps = jnp.where(_long_step(params, state, t, guidance_steps, alt_rate), guidance_steps, 1)
+    dt = n_steps.astype(jnp.float32) * fine_dt
     in_range = true_alt <= alt.max_range_m
     t_in_range = jnp.where(in_range & jnp.isinf(state.t_in_range_s), t, state.t_in_range_s)
     acquired = t >= t_in_range + alt.acquisition_delay_s
-    on_time = (state.step % _period_steps(alt.period_s, dt)) == 0
+    on_time = (state.step % _period_steps(alt.period_s, fine_dt)) == 0
     valid = in_range & acquired & on_time & (u[7] >= alt.dropout_prob) & ~state.done
     reading = sensors.altimeter_reading(alt, true_alt, alt_rate, noise.gaussian(u[6]))
 
@@ -159,9 +187,7 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
     def hold(_: None) -> tuple[Array, Array]:
         return state.cmd_throttle, state.cmd_dir
 
-    # A real branch when the step counter is shared by the whole batch (``simulate_batch``): the guidance
-    # law then runs on one step in guidance_period / dt instead of on every step and being discarded.
-    on_guidance = (state.step % _period_steps(params.guidance.guidance_period_s, dt)) == 0
+    on_guidance = (state.step % guidance_steps) == 0
     cmd_throttle, cmd_dir = jax.lax.cond(on_guidance, guide, hold, None)
 
     # --- Actuation: slew-limited direction, pointing bias, throttle; the tanks may run dry mid-step.
@@ -177,7 +203,8 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
     p_est1, v_est1 = rk4_step(p_est, v_est, mass, force, mdot, imu_err, body, dt)
     filt = navigation.propagate_covariance(filt, params.navigation, dt)
     propellant1 = jnp.maximum(state.propellant_kg - mdot * dt, 0.0)
-    t1 = (state.step + 1).astype(jnp.float32) * dt
+    step1 = state.step + n_steps
+    t1 = step1.astype(jnp.float32) * fine_dt
     # Materialise the new state once: XLA's fusion would otherwise recompute both RK4 steps inside every
     # consumer (contact detection, touchdown record, events), each one a full copy of the integration.
     p1, v1, p_est1, v_est1, propellant1 = jax.lax.optimization_barrier((p1, v1, p_est1, v_est1, propellant1))
@@ -223,7 +250,7 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
     events = events.record(Event.PROPELLANT_EXHAUSTED, state.ran_dry, row_now)
 
     return State(
-        step=state.step + 1,
+        step=step1,
         position_m=p1,
         velocity_mps=v1,
         propellant_kg=propellant1,
@@ -363,10 +390,6 @@ def simulate_batch(params: Params, dispersion: Dispersion, key: Array, sample_in
     return jax.tree.map(lambda x: x.reshape(padded, *x.shape[2:])[:n], result)
 
 
-def _freeze_when_done(old: State, new: State) -> State:
-    return jax.tree.map(lambda a, b: jnp.where(old.done, a, b), old, new)
-
-
 def trace_length(params: Params, record_every: int) -> int:
     """Number of trace records that cover ``params.sim.max_time_s`` (host-side, concrete params)."""
     return math.ceil(float(params.sim.max_time_s) / (float(params.sim.dt_s) * record_every)) + 1
@@ -391,10 +414,12 @@ def simulate_trace(params: Params, key: Array, record_every: int, n_records: int
             phase=guidance.phase_at(params.guidance, t),
         )
 
-    def chunk(s: State, _: None) -> tuple[State, Trace]:
+    def chunk(s: State, i: Array) -> tuple[State, Trace]:
+        # Records every ``record_every`` steps of dt_s in time, however long the steps taken were.
         rec = record(s)
-        s = jax.lax.fori_loop(0, record_every, lambda _, x: _freeze_when_done(x, step(params, x, seed)), s)
+        target = (i + 1) * record_every
+        s = jax.lax.while_loop(lambda x: (x.step < target) & ~x.done, lambda x: step(params, x, seed), s)
         return s, rec
 
-    state, trace = jax.lax.scan(chunk, state0, None, length=n_records)
+    state, trace = jax.lax.scan(chunk, state0, jnp.arange(n_records, dtype=jnp.int32))
     return finish(params, state), trace

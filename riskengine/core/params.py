@@ -123,6 +123,7 @@ class GuidanceParams(PyTree):
 class SimParams(PyTree):
     dt_s: Array
     max_time_s: Array
+    long_braking_steps: Array  # 1.0: step at the guidance period while nothing faster can happen (engine)
 
 
 @pytree_dataclass
