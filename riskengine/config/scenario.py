@@ -217,6 +217,13 @@ def _need_from_values(frozen: str, site: str) -> float:
     return need
 
 
+# The nominal descent never takes an altimeter reading (its range is 1 mm), so the altimeter's, the
+# filter's and the onboard map's settings cannot change what it burns: cells that differ only in those
+# (a sensor-latency axis, say) share one computation, with whichever values came first.
+_UNUSED_BY_NOMINAL = ("altimeter.", "navigation.", "terrain.map_")
+_needs: dict[tuple[str, str], float] = {}
+
+
 def nominal_propellant_need_kg(
     scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None
 ) -> float:
@@ -224,7 +231,11 @@ def nominal_propellant_need_kg(
     values = resolved_values(scenario, site, assignments)
     values.pop(FUEL_MARGIN, None)
     values |= _PERFECT_KNOWLEDGE
-    return _need_from_values(json.dumps(values, sort_keys=True), site)
+    used = {k: v for k, v in values.items() if not k.startswith(_UNUSED_BY_NOMINAL)}
+    key = (json.dumps(used, sort_keys=True), site)
+    if key not in _needs:
+        _needs[key] = _need_from_values(json.dumps(values, sort_keys=True), site)
+    return _needs[key]
 
 
 def build_params(scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None) -> Params:
