@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-PARTS = ("engine", "agreement", "roofline", "fanout", "memory")
+PARTS = ("engine", "agreement", "roofline", "fanout", "memory", "headline")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,11 +28,16 @@ class Plan:
     roofline_check_loop: bool
     fanout_samples_per_cell: int
     fanout_workers: list[int]
-    memory_totals: list[int]
+    memory_totals: list[int]  # descent-engine studies
+    bernoulli_totals: list[int]  # closed-form kernel through the same runner (the 1e7 memory figure)
+    headline: bool  # atlas_vs_frigoris at 1000 per cell, cold and warm (about 3 minutes)
 
 
-QUICK = Plan([1_000, 10_000], 64, 2, False, 64, [1, 2], [1_000, 4_000])
-FULL = Plan([1_000, 10_000, 100_000], 256, 20, True, 512, [1, 2], [10_000, 100_000])
+QUICK = Plan([1_000, 10_000, 100_000], 64, 2, False, 64, [1, 2], [1_000, 4_000], [10_000_000], False)
+FULL = Plan(
+    [1_000, 10_000, 100_000, 1_000_000], 256, 20, True, 512, [1, 2], [10_000, 100_000],
+    [1_000_000, 10_000_000], True,
+)  # fmt: skip
 
 
 def _row(name: str, value: Any, unit: str, command: str) -> None:
@@ -68,8 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     if "memory" not in args.skip:
         from bench import memory
 
-        out["memory"] = memory.measure(plan.memory_totals)
-    out["peak_rss_mb_1e7"] = None  # not measured: a 1e7 study takes hours here (see memory.*_extrapolated)
+        out["memory"] = memory.measure(plan.memory_totals, plan.bernoulli_totals)
+        out["peak_rss_mb_1e7"] = out["memory"]["peak_rss_mb_1e7"]
+    if plan.headline and "headline" not in args.skip:
+        from bench import headline
+
+        h = headline.measure(workers=max(plan.fanout_workers))
+        out["headline"] = h
+        out["atlas_vs_frigoris_s"] = h["warm_cache"]["command_s"]
+        out["atlas_vs_frigoris_cold_s"] = h["cold_cache"]["command_s"]
 
     import jax
 
@@ -116,21 +128,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def _commands(plan: Plan, mode: str) -> dict[str, str]:
     sizes = " ".join(f"{n:g}" for n in plan.sizes)
-    eng = f"python -m bench {mode} --sizes {sizes} --skip agreement roofline fanout memory".replace("  ", " ")
-    agree = f"python -m bench {mode} --skip engine roofline fanout memory".replace("  ", " ")
+    eng = f"python -m bench {mode} --sizes {sizes} --skip agreement roofline fanout memory headline".replace(
+        "  ", " "
+    )
+    agree = f"python -m bench {mode} --skip engine roofline fanout memory headline".replace("  ", " ")
     return {
         "engine_traj_per_s": eng,
         "engine_traj_steps_per_s": eng,
         "numpy_ratio": agree,
         "per_trajectory_ratio": agree,
-        "roofline_fraction": f"python -m bench {mode} --skip agreement fanout memory".replace("  ", " "),
-        "study_wall_s": f"python -m bench {mode} --skip engine agreement roofline memory".replace("  ", " "),
-        "parallel_efficiency": f"python -m bench {mode} --skip engine agreement roofline memory".replace(
+        "roofline_fraction": f"python -m bench {mode} --skip agreement fanout memory headline".replace(
             "  ", " "
         ),
-        "peak_rss_mb_1e7": f"python -m bench {mode} --skip engine agreement roofline fanout".replace(
+        "study_wall_s": f"python -m bench {mode} --skip engine agreement roofline memory headline".replace(
             "  ", " "
         ),
+        "parallel_efficiency": f"python -m bench {mode} --skip engine agreement roofline memory headline".replace(
+            "  ", " "
+        ),
+        "peak_rss_mb_1e7": f"python -m bench {mode} --skip engine agreement roofline fanout headline".replace(
+            "  ", " "
+        ),
+        "atlas_vs_frigoris_s": "python -m bench --skip engine agreement roofline fanout memory",
     }
 
 
@@ -211,8 +230,22 @@ def _print_table(out: dict[str, Any], plan: Plan, mode: str) -> None:
             "MB",
             cmd["peak_rss_mb_1e7"],
         )
-        _row("peak RSS 1e7 (EXTRAPOLATED)", m["peak_rss_mb_1e7_extrapolated"], "MB", cmd["peak_rss_mb_1e7"])
-    _row("peak_rss_mb_1e7 (measured)", out["peak_rss_mb_1e7"], "MB", "not measured here")
+        for r in m["bernoulli_runs"].values():
+            _row(f"peak RSS, {r['samples']:.3g} (bernoulli kernel)", r["peak_rss_mb"], "MB", r["command"])
+        _row(
+            "peak RSS 1e7 descent (extrapolated)",
+            m["peak_rss_mb_1e7_extrapolated"],
+            "MB",
+            cmd["peak_rss_mb_1e7"],
+        )
+        _row("peak_rss_mb_1e7 (bernoulli kernel)", out["peak_rss_mb_1e7"], "MB", cmd["peak_rss_mb_1e7"])
+    if "headline" in out:
+        h = out["headline"]
+        for label, run in (("cold", h["cold_cache"]), ("warm", h["warm_cache"])):
+            _row(f"atlas_vs_frigoris {label}: command", run["command_s"], "s", h["command"])
+            _row(f"  {label}: scheduler wall", run["wall_s"], "s", h["command"])
+            _row(f"  {label}: first chunk", run["first_chunk_s"], "s", h["command"])
+            _row(f"  {label}: trajectories/s", run["trajectories_per_s"], "traj/s", h["command"])
 
 
 if __name__ == "__main__":

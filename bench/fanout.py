@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,13 @@ def study_command(
 
 def run_study_process(cmd: list[str], data_dir: str) -> dict[str, Any]:
     env = {**os.environ, "RISKENGINE_DATA_DIR": data_dir}
+    t0 = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    command_s = time.monotonic() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    # command_s: the whole command, interpreter start to exit (end to end, as a user would time it).
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "command_s": command_s}
 
 
 def measure(samples_per_cell: int, workers: list[int]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """One study run in a fresh process, reported as JSON: ``python -m bench.study_run --samples-per-cell K
-[--workers N | --in-process] --out DIR``.
+[--workers N | --in-process] [--spec NAME] [--kernel bernoulli] [--chunk-size C] --out DIR``.
 
 A fresh process per measurement: peak RSS (``ru_maxrss``) covers exactly one study, Ray starts before
 any JAX runs in the driver, and the persistent compilation cache is read from ``RISKENGINE_DATA_DIR``.
@@ -18,6 +18,15 @@ import time
 from typing import Any
 
 from riskengine.study import InProcessExecutor, RayExecutor, StudyProgress, load_study_spec, run_study
+from riskengine.study.synthetic import BernoulliKernel
+
+# The closed-form kernel's own study (its parameters are not the descent's): the smoke study's grid.
+BERNOULLI_SPEC: dict[str, Any] = {
+    "name": "bernoulli-memory",
+    "sites": ["atlas_crater", "mare_frigoris"],
+    "grid": {"sensor_latency_s": [0.0, 30.0, 60.0], "fuel_margin_pct": [0.0, 10.0, 20.0]},
+    "samples_per_cell": 1,
+}
 
 
 def _ray_workers_rss_mb() -> float:
@@ -35,9 +44,24 @@ def _ray_workers_rss_mb() -> float:
     return total / 2**20
 
 
-def run(samples_per_cell: int, out: str, workers: int | None, in_process: bool) -> dict[str, Any]:
-    base = load_study_spec("smoke")
-    spec = type(base).model_validate({**base.model_dump(mode="json"), "samples_per_cell": samples_per_cell})
+def run(
+    samples_per_cell: int,
+    out: str,
+    workers: int | None,
+    in_process: bool,
+    spec_name: str = "smoke",
+    kernel_name: str = "descent",
+    chunk_size: int | None = None,
+) -> dict[str, Any]:
+    if kernel_name == "bernoulli":
+        from riskengine.study import StudySpec
+
+        spec = StudySpec.model_validate({**BERNOULLI_SPEC, "samples_per_cell": samples_per_cell})
+    else:
+        base = load_study_spec(spec_name)
+        spec = type(base).model_validate(
+            {**base.model_dump(mode="json"), "samples_per_cell": samples_per_cell}
+        )
     first: list[float] = []
     t_call = time.monotonic()
 
@@ -57,9 +81,14 @@ def run(samples_per_cell: int, out: str, workers: int | None, in_process: bool) 
     executor = InProcessExecutor() if in_process else RayExecutor(workers=workers)
     if not in_process:
         sampler.start()
-    result = run_study(spec, out, executor=executor, progress=progress, overwrite=True)
+    kernel: dict[str, Any] = {"kernel": BernoulliKernel()} if kernel_name == "bernoulli" else {}
+    result = run_study(
+        spec, out, executor=executor, progress=progress, overwrite=True, chunk_size=chunk_size, **kernel
+    )
     stop.set()
     return {
+        "spec": spec.name,
+        "kernel": kernel_name,
         "samples": result.samples_run,
         "chunks": result.chunks_total,
         "wall_s": result.wall_s,
@@ -79,10 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-per-cell", type=int, required=True)
     parser.add_argument("--workers", type=int)
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--spec", default="smoke", help="study preset (descent kernel)")
+    parser.add_argument("--kernel", choices=("descent", "bernoulli"), default="descent")
+    parser.add_argument("--chunk-size", type=int)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     t0 = time.monotonic()
-    figures = run(args.samples_per_cell, args.out, args.workers, args.in_process)
+    figures = run(
+        args.samples_per_cell,
+        args.out,
+        args.workers,
+        args.in_process,
+        args.spec,
+        args.kernel,
+        args.chunk_size,
+    )
     figures["process_s"] = time.monotonic() - t0
     print(json.dumps(figures))
     return 0
