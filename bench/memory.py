@@ -42,17 +42,10 @@ def measure(totals: list[int], bernoulli_totals: list[int]) -> dict[str, Any]:
                 f"python -m bench.study_run --samples-per-cell {spc} --in-process --kernel bernoulli "
                 f"--chunk-size {BERNOULLI_CHUNK} --out DIR"
             )
-    small, large = min(totals), max(totals)
-    growth = runs[large]["peak_rss_mb"] - runs[small]["peak_rss_mb"]
-    per_traj_mb = growth / (runs[large]["samples"] - runs[small]["samples"])
-    # Linear extrapolation of the measured growth to 1e7 trajectories (not a measurement).
-    extrapolated = runs[large]["peak_rss_mb"] + max(per_traj_mb, 0.0) * (1e7 - runs[large]["samples"])
     measured_1e7 = [r["peak_rss_mb"] for n, r in large_runs.items() if n >= 10_000_000]
     return {
         "runs": {str(n): r for n, r in runs.items()},
         "bernoulli_runs": {str(n): r for n, r in large_runs.items()},
-        "rss_growth_mb_per_1e6_trajectories": per_traj_mb * 1e6,
-        "peak_rss_mb_1e7_extrapolated": extrapolated,
         "peak_rss_mb_1e7": measured_1e7[0] if measured_1e7 else None,
         "peak_rss_mb_1e7_kernel": "bernoulli" if measured_1e7 else None,
     }

@@ -80,6 +80,7 @@ def init(params: Params, key: Array) -> State:
     retrograde = -v0 / jnp.linalg.norm(v0)
     return State(
         step=jnp.int32(0),
+        integration_steps=jnp.int32(0),
         position_m=p0,
         velocity_mps=v0,
         propellant_kg=propellant,
@@ -251,6 +252,7 @@ def step(params: Params, state: State, noise_seed: Array) -> State:
 
     return State(
         step=step1,
+        integration_steps=state.integration_steps + (~state.done).astype(jnp.int32),
         position_m=p1,
         velocity_mps=v1,
         propellant_kg=propellant1,
@@ -306,6 +308,7 @@ def finish(params: Params, state: State) -> Result:
         miss_distance_m=jnp.where(contacted, jnp.hypot(s, td.position_m[1]), nan),
         duration_s=td.t_s,
         altimeter_rejections=state.altitude_filter.total_rejections,
+        integration_steps=state.integration_steps,
         events=events.table(),
     )
 

@@ -16,6 +16,7 @@ class Result(PyTree):
     miss_distance_m: Array  # ground distance from the target at contact; NaN without contact
     duration_s: Array  # from powered-descent initiation to contact (or the time limit)
     altimeter_rejections: Array  # int32, readings rejected by the innovation gate
+    integration_steps: Array  # int32, steps taken until done (long braking steps count once)
     events: Array  # (n_events, 5): see riskengine.core.events
 
 

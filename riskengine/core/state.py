@@ -73,7 +73,8 @@ class Heights(PyTree):
 
 @pytree_dataclass
 class State(PyTree):
-    step: Array  # int32
+    step: Array  # int32, time in units of dt_s (a long braking step advances it by several)
+    integration_steps: Array  # int32, steps taken while not done
     position_m: Array  # (3,) true, site frame
     velocity_mps: Array  # (3,)
     propellant_kg: Array
