@@ -191,9 +191,8 @@ _PERFECT_KNOWLEDGE: dict[str, float] = {
 _simulate_one = jax.jit(simulate)
 
 
-@functools.lru_cache(maxsize=512)
-def _need_from_values(frozen: str, site: str) -> float:
-    values = json.loads(frozen)
+def _need_from_values(values: dict[str, float], site: str) -> float:
+    values = dict(values)
     dry = values["vehicle.dry_mass_kg"]
     key = jax.random.key(0)
     load = values["vehicle.propellant_kg"]  # the preset's load as a first guess; the need is then solved
@@ -219,7 +218,8 @@ def _need_from_values(frozen: str, site: str) -> float:
 
 # The nominal descent never takes an altimeter reading (its range is 1 mm), so the altimeter's, the
 # filter's and the onboard map's settings cannot change what it burns: cells that differ only in those
-# (a sensor-latency axis, say) share one computation, with whichever values came first.
+# (a sensor-latency axis, say) share one computation, with whichever values came first. This dict is the
+# one cache of the need (per process).
 _UNUSED_BY_NOMINAL = ("altimeter.", "navigation.", "terrain.map_")
 _needs: dict[tuple[str, str], float] = {}
 
@@ -234,7 +234,7 @@ def nominal_propellant_need_kg(
     used = {k: v for k, v in values.items() if not k.startswith(_UNUSED_BY_NOMINAL)}
     key = (json.dumps(used, sort_keys=True), site)
     if key not in _needs:
-        _needs[key] = _need_from_values(json.dumps(values, sort_keys=True), site)
+        _needs[key] = _need_from_values(values, site)
     return _needs[key]
 
 
