@@ -1,24 +1,46 @@
 """Replays: one stated scenario flown by the same engine and presets as studies, with its story.
 
 A replay YAML (configs/replays/NAME.yaml) states every input that differs from the presets, each with a
-source or an ESTIMATE note. Nothing about the outcome is scripted: the engine decides it.
+source or an ESTIMATE note. Nothing about the outcome is scripted: the engine decides it. Its ``ranges``
+(the band of each uncertain input the public facts allow) and ``facts`` (checkable statements of the public
+record) are described in :mod:`riskengine.replay_facts`; :func:`sweep` flies the replay across a band.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
 import numpy as np
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from riskengine.config import ScenarioSpec, build_params
 from riskengine.config.errors import config_error
+from riskengine.config.parameters import PARAMETERS, resolve_path
 from riskengine.config.presets import preset_path, read_yaml
+from riskengine.config.scenario import resolved_values
 from riskengine.core import EVENTS, OUTCOMES, Params, Result, Trace, simulate_trace, trace_length
+from riskengine.errors import ConfigError
+from riskengine.replay_facts import QUANTITIES, Fact, check_facts, check_ranges, evaluate_facts
+
+__all__ = [
+    "ReplayRun",
+    "ReplaySpec",
+    "evaluate_facts",
+    "facts_summary",
+    "load_replay",
+    "parse_replay",
+    "run_replay",
+    "stated_inputs",
+    "sweep",
+    "sweep_grid",
+    "sweep_summary",
+]
 
 RECORD_EVERY_STEPS = 10
 
@@ -35,6 +57,25 @@ class ReplaySpec(BaseModel):
     )
     seed: int = Field(0, ge=0, le=2**31 - 1)
     sources: list[str] = []
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="Band of each uncertain input the public facts allow: {param: [lo, hi]}",
+    )
+    facts: list[Fact] = Field(default_factory=list, description="Checkable statements of the public record")
+
+    @field_validator("ranges")
+    @classmethod
+    def _ranges(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        return check_ranges(v)
+
+    @field_validator("facts")
+    @classmethod
+    def _unique_fact_ids(cls, v: list[Fact]) -> list[Fact]:
+        ids = [f.id for f in v]
+        dup = next((i for i in ids if ids.count(i) > 1), None)
+        if dup is not None:
+            raise ValueError(f"fact id {dup!r} is given more than once; ids must be unique")
+        return v
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,57 +90,75 @@ class ReplayRun:
         return OUTCOMES[int(self.result.outcome)]
 
     def events(self) -> list[dict[str, Any]]:
-        rows = np.asarray(self.result.events)
-        out = []
-        for i, name in enumerate(EVENTS):
-            t, true_alt, est_alt, vz, prop = (float(x) for x in rows[i])
-            if math.isnan(t):
-                continue
-            out.append(
-                {
-                    "t_s": round(t, 2),
-                    "name": name,
-                    "true_altitude_m": round(true_alt, 1),
-                    "estimated_altitude_m": round(est_alt, 1),
-                    "vertical_speed_mps": round(vz, 2),
-                    "propellant_kg": round(prop, 2),
-                }
-            )
-        return sorted(out, key=lambda e: e["t_s"])
+        return _events(self.result)
 
     def to_json(self) -> dict[str, Any]:
-        r = self.result
+        return report_json(self.spec, self.params, self.result)
 
-        def num(x: jax.Array, nd: int = 2) -> float | None:
-            v = float(x)
-            return None if math.isnan(v) else round(v, nd)
 
-        return {
-            "replay": self.spec.name,
-            "site": self.spec.site,
-            "outcome": self.outcome,
-            "impact_vertical_speed_mps": num(r.touchdown_vertical_speed_mps),
-            "impact_horizontal_speed_mps": num(r.touchdown_horizontal_speed_mps),
-            "slope_deg": num(r.slope_deg),
-            "propellant_remaining_kg": num(r.propellant_remaining_kg),
-            "propellant_loaded_kg": round(float(self.params.vehicle.propellant_kg), 2),
-            "miss_distance_m": num(r.miss_distance_m, 1),
-            "duration_s": num(r.duration_s),
-            "altimeter_rejections": int(r.altimeter_rejections),
-            "seed": self.spec.seed,
-            "events": self.events(),
-        }
+def _events(result: Result) -> list[dict[str, Any]]:
+    rows = np.asarray(result.events)
+    out = []
+    for i, name in enumerate(EVENTS):
+        t, true_alt, est_alt, vz, prop = (float(x) for x in rows[i])
+        if math.isnan(t):
+            continue
+        out.append(
+            {
+                "t_s": round(t, 2),
+                "name": name,
+                "true_altitude_m": round(true_alt, 1),
+                "estimated_altitude_m": round(est_alt, 1),
+                "vertical_speed_mps": round(vz, 2),
+                "propellant_kg": round(prop, 2),
+            }
+        )
+    return sorted(out, key=lambda e: e["t_s"])
+
+
+def report_json(spec: ReplaySpec, params: Params, result: Result) -> dict[str, Any]:
+    """The replay's result as plain JSON (what :meth:`ReplayRun.to_json` returns; no trace needed)."""
+    r = result
+
+    def num(x: jax.Array, nd: int = 2) -> float | None:
+        v = float(x)
+        return None if math.isnan(v) else round(v, nd)
+
+    return {
+        "replay": spec.name,
+        "site": spec.site,
+        "outcome": OUTCOMES[int(r.outcome)],
+        "impact_vertical_speed_mps": num(r.touchdown_vertical_speed_mps),
+        "impact_horizontal_speed_mps": num(r.touchdown_horizontal_speed_mps),
+        "slope_deg": num(r.slope_deg),
+        "propellant_remaining_kg": num(r.propellant_remaining_kg),
+        "propellant_loaded_kg": round(float(params.vehicle.propellant_kg), 2),
+        "miss_distance_m": num(r.miss_distance_m, 1),
+        "duration_s": num(r.duration_s),
+        "altimeter_rejections": int(r.altimeter_rejections),
+        "seed": spec.seed,
+        "events": _events(r),
+    }
 
 
 def load_replay(name: str) -> ReplaySpec:
     path = preset_path("replays", name)
     data = read_yaml(path)
     data.setdefault("name", name)
+    return parse_replay(data, f"replay '{name}' ({path})")
+
+
+def parse_replay(data: Mapping[str, Any], where: str = "replay") -> ReplaySpec:
+    """A :class:`ReplaySpec` from its YAML mapping; ConfigError (prefixed ``where``) naming field, value, range."""
     try:
-        spec = ReplaySpec.model_validate(data)
+        return ReplaySpec.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise config_error(exc, f"replay '{name}' ({path})") from exc
-    return spec
+        # A ConfigError raised by a validator (parameter registry) already names field, value and range.
+        for err in exc.errors():
+            inner = (err.get("ctx") or {}).get("error")
+            if isinstance(inner, ConfigError):
+                raise ConfigError(f"{where}: {inner}", field=inner.field, value=inner.value) from exc
+        raise config_error(exc, where) from exc
 
 
 _trace_jit = jax.jit(simulate_trace, static_argnums=(2, 3))
@@ -110,3 +169,155 @@ def run_replay(spec: ReplaySpec) -> ReplayRun:
     n = trace_length(params, RECORD_EVERY_STEPS)
     result, trace = _trace_jit(params, jax.random.key(spec.seed), RECORD_EVERY_STEPS, n)
     return ReplayRun(spec=spec, params=params, result=result, trace=trace)
+
+
+# --- Sweeps: the replay flown across the band of one or more inputs, everything else as stated.
+
+
+# A sweep flies the replay's own program (``_trace_jit``), compiled once per params shape: every input a
+# sweep varies is a scalar leaf, so each value costs one run (measured on m2's 7 latencies: ~35-100 ms a
+# value after one compile of 3.5-6.5 s). ``jax.jit(simulate)`` would reuse the nominal-need solver's
+# compile instead, but it is a different XLA program and may round differently (at 2151411 it agreed bit
+# for bit; during the engine rewrite it left nominal 33.65 kg against the replay's 38.61), and a sweep row
+# at the stated inputs must be the replay. A vmap over the values compiled a third program (~3 s).
+def _fly(params: Params, key: jax.Array) -> Result:
+    return _trace_jit(params, key, RECORD_EVERY_STEPS, trace_length(params, RECORD_EVERY_STEPS))[0]
+
+
+# The quantities a sweep row carries besides its inputs, outcome and facts.
+ROW_NUMBERS: tuple[str, ...] = (
+    "first_valid_true_altitude_m",
+    "propellant_remaining_kg",
+    "propellant_loaded_kg",
+    "impact_vertical_speed_mps",
+    "impact_horizontal_speed_mps",
+    "miss_distance_m",
+    "duration_s",
+)
+MAX_SWEEP_POINTS = 10_000
+
+
+def stated_inputs(spec: ReplaySpec, names: Sequence[str]) -> dict[str, float | None]:
+    """The value each of ``names`` (paths or aliases) has at the replay's stated inputs (None: unset)."""
+    values = resolved_values(spec.scenario, spec.site, spec.assignments)
+    return {n: values.get(resolve_path(n, n)) for n in names}
+
+
+def _with_inputs(assignments: Mapping[str, float], inputs: Mapping[str, float]) -> dict[str, float]:
+    """The replay's assignments with ``inputs`` set (an assignment naming the same parameter is replaced)."""
+    swept = {resolve_path(n, n) for n in inputs}
+    kept = {k: v for k, v in assignments.items() if resolve_path(k, k) not in swept}
+    return kept | dict(inputs)
+
+
+def sweep_grid(spec: ReplaySpec, axes: Mapping[str, Sequence[float]]) -> list[dict[str, Any]]:
+    """Fly ``spec`` at every point of the grid ``{param: values}`` (a product when several), rest as stated.
+
+    Returns one plain dict per point: ``inputs`` ({param: value}), ``outcome``, the numbers of
+    :data:`ROW_NUMBERS` (None when not observed), ``facts`` ({id: passed}), ``facts_failed`` (ids) and
+    ``stated`` (whether the point is the replay's stated inputs).
+    """
+    names = list(axes)
+    if not names:
+        raise ConfigError("field 'sweep' = {}: name at least one parameter to sweep", field="sweep", value={})
+    paths: dict[str, str] = {}
+    for name in names:
+        field = f"sweep {name}"
+        path = resolve_path(name, field)
+        if path in paths.values():
+            raise ConfigError(
+                f"field '{field}' names {path} twice in one grid; sweep each parameter once",
+                field=field,
+                value=name,
+            )
+        paths[name] = path
+        if len(axes[name]) < 1:
+            raise ConfigError(f"field '{field}' = []: give at least one value", field=field, value=[])
+        for v in axes[name]:
+            PARAMETERS[path].check(float(v), field)
+    n_points = math.prod(len(axes[n]) for n in names)
+    if n_points > MAX_SWEEP_POINTS:
+        raise ConfigError(
+            f"field 'sweep' = {n_points} points: a sweep may fly at most {MAX_SWEEP_POINTS}",
+            field="sweep",
+            value=n_points,
+        )
+    stated = stated_inputs(spec, names)
+    key = jax.random.key(spec.seed)
+    rows = []
+    for combo in itertools.product(*(axes[n] for n in names)):
+        inputs = {n: float(v) for n, v in zip(names, combo, strict=True)}
+        params = build_params(spec.scenario, spec.site, _with_inputs(spec.assignments, inputs))
+        report = report_json(spec, params, _fly(params, key))
+        facts = check_facts(spec.facts, report)
+        row: dict[str, Any] = {"inputs": inputs, "outcome": report["outcome"]}
+        row |= {q: QUANTITIES[q].extract(report) for q in ROW_NUMBERS}
+        row["facts"] = {f["id"]: f["passed"] for f in facts}
+        row["facts_failed"] = [f["id"] for f in facts if not f["passed"]]
+        row["stated"] = all(
+            stated[n] is not None and math.isclose(inputs[n], stated[n], rel_tol=1e-9, abs_tol=1e-9)  # type: ignore[arg-type]
+            for n in names
+        )
+        rows.append(row)
+    return rows
+
+
+def sweep(spec: ReplaySpec, param: str, values: Sequence[float]) -> list[dict[str, Any]]:
+    """Fly ``spec`` at each of ``values`` of ``param`` (path or alias), the rest as stated; see :func:`sweep_grid`."""
+    return sweep_grid(spec, {param: values})
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def sweep_summary(rows: Sequence[Mapping[str, Any]], params: Sequence[str]) -> str:
+    """One line: "outcome X across the whole band" or where the outcome changes, as "PARAM ~ v (A -> B)".
+
+    ``v`` is the midpoint between the two neighbouring values whose outcomes differ. In a grid, each change
+    is found along one axis with the other axes held, and says where they were held.
+    """
+    outcomes = sorted({r["outcome"] for r in rows})
+    where = "band" if len(params) == 1 else "grid"
+    if len(outcomes) == 1:
+        return f"outcome {outcomes[0]} across the whole {where}"
+    changes: list[str] = []
+    for p in params:
+        others = [q for q in params if q != p]
+        lines: dict[tuple[float, ...], list[Mapping[str, Any]]] = {}
+        for r in rows:
+            lines.setdefault(tuple(r["inputs"][q] for q in others), []).append(r)
+        for held, line in lines.items():
+            line = sorted(line, key=lambda r: r["inputs"][p])
+            for a, b in itertools.pairwise(line):
+                if a["outcome"] != b["outcome"]:
+                    mid = (a["inputs"][p] + b["inputs"][p]) / 2
+                    at = "".join(f" at {q}={_fmt(h)}" for q, h in zip(others, held, strict=True))
+                    changes.append(f"{p} ~ {_fmt(mid)} ({a['outcome']} -> {b['outcome']}){at}")
+    shown = changes[:8]
+    more = f", and {len(changes) - 8} more" if len(changes) > 8 else ""
+    return f"outcome changes inside the {where} at " + ", ".join(shown) + more
+
+
+def facts_summary(rows: Sequence[Mapping[str, Any]]) -> str:
+    """One line: which facts hold at every point, at none, and at some (with their count)."""
+    if not rows or not rows[0]["facts"]:
+        return "facts: none stated"
+    n = len(rows)
+    held = {fid: sum(bool(r["facts"][fid]) for r in rows) for fid in rows[0]["facts"]}
+    parts = []
+    always = [f for f, k in held.items() if k == n]
+    never = [f for f, k in held.items() if k == 0]
+    some = [f"{f} ({k}/{n})" for f, k in held.items() if 0 < k < n]
+    if always:
+        parts.append("hold everywhere: " + ", ".join(always))
+    if some:
+        parts.append("hold at some points: " + ", ".join(some))
+    if never:
+        parts.append("fail everywhere: " + ", ".join(never))
+    return "facts " + "; ".join(parts)
+
+
+def band_values(lo: float, hi: float, n: int) -> list[float]:
+    """``n`` evenly spaced values from ``lo`` to ``hi`` inclusive (rounded to 10 significant digits)."""
+    return [float(f"{v:.10g}") for v in np.linspace(lo, hi, n)]

@@ -16,7 +16,14 @@ from riskengine.core.engine import (
     trace_length,
 )
 from riskengine.core.events import EVENT_FIELDS, EVENTS, Event
-from riskengine.core.outcomes import OUTCOMES, SUCCESS_OUTCOMES, Outcome
+from riskengine.core.outcomes import (
+    MODE_OUTCOME,
+    OUTCOMES,
+    SUCCESS_OUTCOMES,
+    TOUCHDOWN_MODES,
+    Outcome,
+    TouchdownMode,
+)
 from riskengine.core.params import (
     AltimeterParams,
     BodyParams,
@@ -34,8 +41,10 @@ __all__ = [
     "EVENTS",
     "EVENT_FIELDS",
     "KINDS",
+    "MODE_OUTCOME",
     "OUTCOMES",
     "SUCCESS_OUTCOMES",
+    "TOUCHDOWN_MODES",
     "AltimeterParams",
     "BodyParams",
     "Dispersion",
@@ -48,6 +57,7 @@ __all__ = [
     "Result",
     "SimParams",
     "TerrainParams",
+    "TouchdownMode",
     "Trace",
     "VehicleParams",
     "apply_dispersion",
