@@ -26,7 +26,7 @@ from riskengine.core.constants import G0_MPS2
 from riskengine.core.engine import LONG_STEP_LOOKAHEAD_S, _keys
 from riskengine.core.events import EVENTS, Event
 from riskengine.core.noise import lane_seed
-from riskengine.core.outcomes import Outcome
+from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
 
 F = np.float32
 A = np.ndarray
@@ -492,6 +492,46 @@ class TwinResult:
     steps: int  # the longest lane's step count, in units of dt_s
 
 
+def _unit2(v: A, fallback: A) -> A:
+    n = np.sqrt(v[:, 0] ** 2 + v[:, 1] ** 2)[:, None]
+    return np.where(n > 1e-6, v / np.where(n > 1e-6, n, F(1)), fallback)
+
+
+def _tips_about(veh: Any, e: A, v_h: A, sink: A, grad: A, rock: A, g: Any) -> A:
+    """``core.touchdown._tips_about``: dynamic tip about the pad at ``+b e``."""
+    b, h = veh.footprint_radius_m, veh.cg_height_m
+    d, a = np.sqrt(b * b + h * h), np.arctan2(b, h)
+    tau = np.arctan(-(grad * e).sum(-1)) + rock
+    v_s = (v_h * e).sum(-1) * np.cos(tau) + sink * np.sin(tau)
+    return (a - tau > 0) & (F(0.5) * (np.maximum(v_s, 0) * (h / d)) ** 2 > g * d * (F(1) - np.cos(a - tau)))
+
+
+def _classify(
+    veh: Any, contacted: A, ran_dry: A, sink: A, h_speed: A, v_h: A, grad: A, rock: A, tilt: A, g: Any
+) -> A:
+    """``core.touchdown.classify`` (the stability envelope and the modes' mapping to outcomes)."""
+    downhill = _unit2(-grad, np.broadcast_to(np.array([1, 0], F), grad.shape))
+    into = -(grad * v_h).sum(-1) - sink
+    slide = _unit2(v_h + grad * (into / (F(1) + (grad * grad).sum(-1)))[:, None], downhill)
+    static = np.arctan2(veh.footprint_radius_m, veh.cg_height_m) - (np.arctan(_norm2(grad)) + rock) <= 0
+    dynamic = (_tips_about(veh, slide, v_h, sink, grad, rock, g) | _tips_about(veh, downhill, v_h, sink, grad, rock, g)) & ~static
+    m = TouchdownMode
+    mode = np.full(sink.shape, m.SAFE, np.int32)
+    mode = np.where(tilt > veh.max_slope_deg, m.AT_REST_BEYOND_OPERATIONAL_TILT, mode)
+    mode = np.where(h_speed > veh.max_horizontal_speed_mps, m.OVER_HORIZONTAL_LIMIT, mode)
+    mode = np.where(sink > veh.max_vertical_speed_mps, m.OVER_VERTICAL_LIMIT, mode)
+    mode = np.where(dynamic, m.TIPPED_DYNAMIC, mode)
+    mode = np.where(static, m.TIPPED_STATIC, mode)
+    mode = np.where(np.hypot(sink, h_speed) > veh.crash_speed_mps, m.CRUSHED, mode)
+    mode = np.where(ran_dry & (mode != m.SAFE), m.DRY_BEFORE_CONTACT, mode)
+    mode = np.where(contacted, mode, m.NO_CONTACT)
+    return np.array([MODE_OUTCOME[TouchdownMode(int(x))] for x in mode], dtype=np.int32)  # fmt: skip
+
+
+def _norm2(v: A) -> A:
+    return np.sqrt(v[:, 0] ** 2 + v[:, 1] ** 2)
+
+
 def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
     """``riskengine.core.engine.finish`` (outcome classification, ``core.touchdown``)."""
     veh, r = prm.vehicle, prm.body.radius_m
@@ -502,24 +542,13 @@ def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
     s_dr = _downrange(s.td_p, r)
     grad = _true_elev(prm.terrain, s_dr)[1]
     gx, gy = grad + inp.local_gradient[:, 0], inp.local_gradient[:, 1]
-    slope = np.rad2deg(
-        np.arctan(np.sqrt(gx * gx + gy * gy)) + np.arctan(inp.rock_m / (F(2) * veh.footprint_radius_m))
-    )
+    v_h = s.td_v - _c(vz) * up
+    v_h2 = np.stack([_dot(v_h, _along(up)), v_h[:, 1]], axis=-1)
+    gradient = np.stack([gx, gy], axis=-1).astype(F)
+    rock = np.arctan(inp.rock_m / (F(2) * veh.footprint_radius_m))
+    slope = np.rad2deg(np.arctan(np.sqrt(gx * gx + gy * gy))) + np.rad2deg(rock)
     g_surface = prm.body.mu_m3ps2 / r**2
-    b, h = veh.footprint_radius_m, veh.cg_height_m
-    beta = np.arctan2(b, h) - np.deg2rad(slope)
-    tips = (beta <= 0.0) | (
-        F(0.5) * (h_speed * np.cos(beta)) ** 2 > g_surface * np.sqrt(b * b + h * h) * (F(1) - np.cos(beta))
-    )
-    crashed = np.sqrt(sink**2 + h_speed**2) > veh.crash_speed_mps
-    tipped = tips | (slope > veh.max_slope_deg)
-    hard = (sink > veh.max_vertical_speed_mps) | (h_speed > veh.max_horizontal_speed_mps)
-    safe = ~crashed & ~tipped & ~hard
-    code = np.where(hard, Outcome.HARD_LANDING, Outcome.LANDED)
-    code = np.where(tipped, Outcome.TIP_OVER, code)
-    code = np.where(crashed, Outcome.CRASHED, code)
-    code = np.where(s.td_ran_dry & ~safe, Outcome.PROPELLANT_EXHAUSTED, code)
-    code = np.where(contacted, code, Outcome.TIMEOUT).astype(np.int32)
+    code = _classify(veh, contacted, s.td_ran_dry, sink, h_speed, v_h2, gradient, rock, slope, g_surface)
     nan = F(np.nan)
     return TwinResult(
         code, np.where(contacted, sink, nan), np.where(contacted, h_speed, nan), np.where(contacted, slope, nan),
