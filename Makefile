@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit replays bench lock clean venv
+.PHONY: run test lint typecheck unit validate-quick validate replays bench lock clean venv
 
 venv: $(STAMP)
 
@@ -35,6 +35,13 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The quick validation report; its statistical checks are asserted by tests/validation (they can fail).
+validate-quick: $(STAMP)
+	$(BIN)/riskengine validate --quick --out out/validation-quick
+
+validate: $(STAMP)
+	$(BIN)/riskengine validate --out out/validation
 
 test: lint typecheck unit
 

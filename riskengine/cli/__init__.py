@@ -10,7 +10,7 @@ from riskengine.errors import RiskEngineError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from riskengine.cli import keys, replay, serve, study
+    from riskengine.cli import keys, replay, serve, study, validate
 
     parser = argparse.ArgumentParser(prog="riskengine", description="Lunar landing-risk engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     study.register(sub)
     serve.register(sub)
     keys.register(sub)
+    validate.register(sub)
     return parser
 
 

@@ -44,6 +44,16 @@ class VehicleSpec(_Strict):
     max_horizontal_speed_mps: float = Field(gt=0.0, le=50.0)
     max_slope_deg: float = Field(gt=0.0, le=60.0)
     crash_speed_mps: float = Field(gt=0.0, le=500.0)
+    throttle_band_low: float = Field(
+        1.0, ge=0.0, le=1.0, description="Unusable throttle band, low edge (band_low >= band_high: none)"
+    )
+    throttle_band_high: float = Field(1.0, ge=0.0, le=1.0, description="Unusable throttle band, high edge")
+    throttle_levels: float = Field(
+        0.0, ge=0.0, le=1000.0, description="0: continuous throttle; n >= 2: n discrete settings"
+    )
+    throttle_time_constant_s: float = Field(
+        0.0, ge=0.0, le=10.0, description="First-order response time of the delivered thrust"
+    )
 
 
 class AltimeterSpec(_Strict):
@@ -55,14 +65,29 @@ class AltimeterSpec(_Strict):
     dropout_prob: float = Field(0.0, ge=0.0, le=1.0)
     period_s: float = Field(gt=0.0, le=60.0)
     velocity_noise_mps: float = Field(0.0, ge=0.0, le=100.0)
-    velocity_gain: float = Field(0.0, ge=0.0, le=1.0, description="0: the sensor measures no velocity")
+    velocity_channel: bool = Field(
+        False, description="The instrument also measures 3-axis velocity (Doppler); false: range only"
+    )
 
 
 class ImuSpec(_Strict):
-    bias_x_mps2: float = Field(0.0, ge=-1.0, le=1.0)
-    bias_y_mps2: float = Field(0.0, ge=-1.0, le=1.0)
-    bias_z_mps2: float = Field(0.0, ge=-1.0, le=1.0)
+    bias_x_mps2: float = Field(0.0, ge=-1.0, le=1.0, description="Accelerometer bias, body x")
+    bias_y_mps2: float = Field(0.0, ge=-1.0, le=1.0, description="Accelerometer bias, body y")
+    bias_z_mps2: float = Field(0.0, ge=-1.0, le=1.0, description="Accelerometer bias, body z (thrust axis)")
     velocity_random_walk_mps_per_sqrt_s: float = Field(0.0, ge=0.0, le=1.0)
+    accel_scale_factor_ppm: float = Field(
+        0.0, ge=-1e5, le=1e5, description="Accelerometer scale-factor error"
+    )
+    accel_misalignment_x_deg: float = Field(
+        0.0, ge=-5.0, le=5.0, description="Triad misalignment about body x"
+    )
+    accel_misalignment_y_deg: float = Field(
+        0.0, ge=-5.0, le=5.0, description="Triad misalignment about body y"
+    )
+    gyro_bias_x_dph: float = Field(0.0, ge=-1e3, le=1e3, description="Gyro bias, body x")
+    gyro_bias_y_dph: float = Field(0.0, ge=-1e3, le=1e3, description="Gyro bias, body y")
+    gyro_bias_z_dph: float = Field(0.0, ge=-1e3, le=1e3, description="Gyro bias, body z")
+    gyro_angle_random_walk_deg_per_sqrt_h: float = Field(0.0, ge=0.0, le=100.0)
 
 
 class NavigationSpec(_Strict):
@@ -71,12 +96,27 @@ class NavigationSpec(_Strict):
     initial_altitude_error_m: float = Field(0.0, ge=-1e5, le=1e5)
     initial_horizontal_velocity_error_mps: float = Field(0.0, ge=-1e3, le=1e3)
     initial_vertical_velocity_error_mps: float = Field(0.0, ge=-1e3, le=1e3)
+    initial_attitude_error_x_deg: float = Field(0.0, ge=-10.0, le=10.0, description="Knowledge error at PDI")
+    initial_attitude_error_y_deg: float = Field(0.0, ge=-10.0, le=10.0)
+    initial_attitude_error_z_deg: float = Field(0.0, ge=-10.0, le=10.0)
     assumed_altitude_sigma_m: float = Field(gt=0.0, le=1e5)
     assumed_vertical_velocity_sigma_mps: float = Field(gt=0.0, le=1e3)
+    assumed_horizontal_position_sigma_m: float = Field(500.0, gt=0.0, le=1e6)
+    assumed_horizontal_velocity_sigma_mps: float = Field(1.0, gt=0.0, le=1e3)
+    assumed_attitude_sigma_deg: float = Field(0.05, gt=0.0, le=30.0)
+    assumed_accel_bias_sigma_mps2: float = Field(0.003, gt=0.0, le=1.0)
+    assumed_gyro_bias_dph: float = Field(0.0, ge=0.0, le=1e3)
+    assumed_map_sigma_m: float = Field(0.0, ge=0.0, le=1e4, description="Onboard-map height error (1 sigma)")
     process_accel_sigma_mps2: float = Field(ge=0.0, le=10.0)
     gate_sigma: float = Field(gt=0.0, le=1e3)
     gate_floor_m: float = Field(0.0, ge=0.0, le=1e5)
     max_consecutive_rejections: float = Field(0.0, ge=0.0, le=1e6, description="0: never declare failed")
+    trn_sigma_m: float = Field(
+        0.0, ge=0.0, le=1e5, description="Terrain-relative position fix, 1 sigma (0: none)"
+    )
+    trn_min_altitude_m: float = Field(0.0, ge=0.0, le=1e6)
+    trn_max_altitude_m: float = Field(0.0, ge=0.0, le=1e6)
+    trn_period_s: float = Field(1.0, gt=0.0, le=600.0)
 
 
 class SensorSuiteSpec(_Strict):
@@ -111,16 +151,28 @@ class GuidanceSpec(_Strict):
     terminal_position_gain_per_s: float = Field(ge=0.0, le=10.0)
     terminal_max_horizontal_speed_mps: float = Field(ge=0.0, le=50.0)
     guidance_period_s: float = Field(gt=0.0, le=60.0)
+    braking_max_tilt_deg: float = Field(
+        85.0, gt=0.0, le=90.0, description="Thrust tilt from vertical, braking"
+    )
+    approach_max_tilt_deg: float = Field(45.0, gt=0.0, le=90.0)
+    terminal_max_tilt_deg: float = Field(20.0, gt=0.0, le=90.0)
+    max_descent_accel_mps2: float = Field(
+        1.0, gt=0.0, le=20.0, description="Largest downward acceleration commanded"
+    )
+    min_glide_slope_deg: float = Field(
+        5.0, ge=0.0, le=60.0, description="Glide slope from the site below which the lander may not sink"
+    )
+    stopping_margin: float = Field(
+        2.0, ge=1.0, le=10.0, description="Sink no faster than full thrust stops in h / this"
+    )
+    attitude_gate_deg: float = Field(
+        15.0, gt=0.0, le=180.0, description="Throttle held at minimum beyond this pointing error"
+    )
 
 
 class SimSpec(_Strict):
     dt_s: float = Field(0.1, gt=0.0, le=5.0, description="Integration step")
     max_time_s: float = Field(1800.0, gt=0.0, le=36000.0)
-    long_braking_steps: bool = Field(
-        True,
-        description="Step at the guidance period (not dt_s) during braking while the altimeter is out of "
-        "range and not closing on it (see riskengine.core.engine); false: dt_s throughout",
-    )
 
 
 class TerrainSpec(_Strict):

@@ -186,6 +186,17 @@ _PERFECT_KNOWLEDGE: dict[str, float] = {
     "navigation.initial_vertical_velocity_error_mps": 0.0,
     "vehicle.pointing_bias_x_deg": 0.0,
     "vehicle.pointing_bias_y_deg": 0.0,
+    "imu.accel_scale_factor_ppm": 0.0,
+    "imu.accel_misalignment_x_deg": 0.0,
+    "imu.accel_misalignment_y_deg": 0.0,
+    "imu.gyro_bias_x_dph": 0.0,
+    "imu.gyro_bias_y_dph": 0.0,
+    "imu.gyro_bias_z_dph": 0.0,
+    "imu.gyro_angle_random_walk_deg_per_sqrt_h": 0.0,
+    "navigation.initial_attitude_error_x_deg": 0.0,
+    "navigation.initial_attitude_error_y_deg": 0.0,
+    "navigation.initial_attitude_error_z_deg": 0.0,
+    "navigation.trn_sigma_m": 0.0,
 }
 
 _simulate_one = jax.jit(simulate)

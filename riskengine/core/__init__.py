@@ -16,6 +16,7 @@ from riskengine.core.engine import (
     trace_length,
 )
 from riskengine.core.events import EVENT_FIELDS, EVENTS, Event
+from riskengine.core.navigation import NAV_STATE_DIM, NAV_STATE_NAMES
 from riskengine.core.outcomes import (
     MODE_OUTCOME,
     OUTCOMES,
@@ -42,6 +43,8 @@ __all__ = [
     "EVENT_FIELDS",
     "KINDS",
     "MODE_OUTCOME",
+    "NAV_STATE_DIM",
+    "NAV_STATE_NAMES",
     "OUTCOMES",
     "SUCCESS_OUTCOMES",
     "TOUCHDOWN_MODES",

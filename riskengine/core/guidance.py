@@ -1,20 +1,42 @@
-"""Guidance: Apollo-style phases flown on the estimated state.
+"""Guidance: Apollo-style phases that re-solve their time-to-go from the estimated state every cycle.
 
-* **Braking** (PDI -> high gate) and **approach** (high gate -> low gate): the commanded acceleration is
-  the unique quadratic-in-time profile that meets the phase's target position, velocity and acceleration
-  at its planned end time (Klumpp, "Apollo Lunar-Descent Guidance", MIT R-695, 1971):
-  ``a = 12 (r_T - r) / t_go^2 - 6 (v_T + v) / t_go + a_T``, recomputed every guidance period from the
-  current estimate. ``t_go`` counts down to the planned phase end (fixed-time targeting) and is floored
-  so the gains stay bounded as a phase closes. The high gate is never above the current estimated height:
-  a lander that learns late that it is lower than planned descends on, instead of climbing back to a
-  gate it has already passed (found by a study: climbing back spent the margin of late-corrected runs).
+Model (Klumpp, "Apollo Lunar-Descent Guidance", MIT R-695, 1971; Klumpp, Automatica 10, 1974):
+
+* **Braking** (PDI -> high gate) and **approach** (high gate -> low gate) command the unique
+  quadratic-in-time acceleration that meets the phase's target position, velocity and acceleration:
+  ``a = 12 (r_T - r) / T^2 - 6 (v_T + v) / T + a_T`` (gravity included). ``T``, the time-to-go, is
+  **re-solved every guidance cycle** from the estimated state as Apollo's P63/P64 did: the root of the
+  downrange jerk condition ``j_T T^3 - 6 a_T T^2 + (18 v_T + 6 v) T + 24 (r - r_T) = 0`` (x components),
+  by Newton's method warm-started from the previous cycle. The jerk target ``j_T`` of each phase is
+  derived once, before flight, from the plan: the jerk that makes the nominal trajectory take the
+  planned phase duration (``braking_time_s``, ``approach_time_s``), as Apollo's targeting did preflight.
+  A dispersed lander therefore takes as long as its state needs: a lander that is slow or short of the
+  site gets a shorter ``T``, not a dive towards a clock.
+* **Phases switch on state**: braking ends when its ``T`` falls below ``MIN_TIME_TO_GO_S`` or the
+  estimated height falls below the high gate (a lander corrected lower than planned goes on to the
+  approach instead of climbing back to a gate it has passed); the approach ends likewise at the low gate.
 * **Terminal descent**: sink at ``clip(h_est / tau, final rate, max sink)`` (an exponential approach in
-  the *estimated* height above the site, as flown terminal-descent profiles do, so a lander that learns
-  late that it is higher than planned still descends efficiently) and null horizontal motion over the
-  site, until touchdown is *sensed* (ground contact). A lander that believes it is at the surface sinks
-  at the slow final rate however high it really is, which is how Hakuto-R Mission 1 spent its propellant.
-* Thrust may not point downwards (the engine cannot accelerate the vehicle towards the ground beyond
-  gravity); the throttle is clipped to the engine's range.
+  the *estimated* height above the site) and null horizontal motion over the site, until touchdown is
+  *sensed*; while the horizontal speed is above the terminal limit the sink is scaled down (to a hover
+  above twice the limit), as Apollo's P66 nulled horizontal velocity before the final descent. A lander that believes it is at the surface sinks at the slow final rate however high it
+  really is, which is how Hakuto-R Mission 1 spent its propellant (ispace, 26 May 2023).
+
+Saturation policy (``limit_thrust``), in priority order within full thrust:
+
+1. **Vertical safety first.** *No dive*: the vertical thrust acceleration is never below
+   ``g_eff - max_descent_accel`` (``g_eff``: gravity less the centrifugal relief of the horizontal speed),
+   so a lander that learns it is *higher* than it believed descends on at a bounded downward acceleration
+   instead of cutting its thrust. *Stopping-distance guard*: if the estimated sink rate exceeds what full
+   thrust could arrest in the estimated height above the onboard map divided by ``stopping_margin``
+   (``sink^2 > 2 (a_max - g) h / margin + v_final^2``), the whole thrust goes to the vertical: a lander
+   that learns it is lower or faster than believed arrests if physics allows. *Glide-slope limit*: the
+   height in that test is measured above a glide slope rising from the site at ``min_glide_slope_deg``.
+2. **Then the horizontal** the profile asks for, within the thrust left and the per-phase tilt limit from
+   the local vertical; where the tilt limit binds, the vertical is raised (up to hovering) instead.
+3. **Then the rest of the vertical profile.** Position-tracking demands of the polynomial (a lander far
+   off its plan after a late altimeter correction) must not starve horizontal braking: a review found
+   such landers arresting their sink with all of the thrust and then overshooting the site.
+4. The engine cannot run below its minimum throttle: a smaller command is delivered at minimum throttle.
 """
 
 from __future__ import annotations
@@ -22,20 +44,41 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from riskengine.core import frames
+from riskengine.core._pytree import PyTree, pytree_dataclass
 from riskengine.core.params import Array, GuidanceParams
 
-MIN_TIME_TO_GO_S = 4.0  # floor on t_go: above two guidance periods, keeps 12/t_go^2 gains bounded
+# A phase ends when its re-solved time-to-go falls below this: above two guidance periods, it keeps the
+# 12 / T^2 gains bounded as the phase closes (Apollo switched P63 -> P64 on time-to-go the same way).
+MIN_TIME_TO_GO_S = 4.0
+NEWTON_ITERATIONS = 3  # warm-started each cycle from the previous root: converges to float32 in 2-3
 
 BRAKING, APPROACH, TERMINAL = 0, 1, 2
+TILT_SINK_ARREST_S = 10.0
+PHASES: tuple[str, ...] = ("braking", "approach", "terminal")
 
 
-def phase_at(g: GuidanceParams, t_s: Array) -> Array:
-    """Guidance phase (int32) at mission time ``t_s`` (phases are scheduled by the plan's times)."""
-    return jnp.where(
-        t_s < g.braking_time_s,
-        BRAKING,
-        jnp.where(t_s < g.braking_time_s + g.approach_time_s, APPROACH, TERMINAL),
-    ).astype(jnp.int32)
+@pytree_dataclass
+class GuidanceState(PyTree):
+    phase: Array  # int32: BRAKING, APPROACH or TERMINAL
+    t_go_s: Array  # time-to-go of the current phase at the last solve (0 in terminal descent)
+    braking_jerk_mps3: Array  # downrange jerk targets, fixed before flight from the plan
+    approach_jerk_mps3: Array
+
+
+def high_gate_target(g: GuidanceParams, radius_m: Array) -> tuple[Array, Array, Array]:
+    """Braking target: position, velocity, acceleration (3,) each, site frame."""
+    p, up, along = frames.point_at(g.high_gate_range_m, g.high_gate_altitude_m, radius_m)
+    v = g.high_gate_horizontal_speed_mps * along + g.high_gate_vertical_speed_mps * up
+    a = g.high_gate_horizontal_accel_mps2 * along + g.high_gate_vertical_accel_mps2 * up
+    return p, v, a
+
+
+def low_gate_target(g: GuidanceParams) -> tuple[Array, Array, Array]:
+    """Approach target: over the site at the low gate height, descending vertically."""
+    zero = jnp.zeros_like(g.low_gate_altitude_m)
+    p = jnp.stack([zero, zero, g.low_gate_altitude_m])
+    v = jnp.stack([zero, zero, g.low_gate_vertical_speed_mps])
+    return p, v, jnp.zeros(3, dtype=p.dtype)
 
 
 def polynomial_accel(r: Array, v: Array, r_t: Array, v_t: Array, a_t: Array, t_go: Array) -> Array:
@@ -43,19 +86,38 @@ def polynomial_accel(r: Array, v: Array, r_t: Array, v_t: Array, a_t: Array, t_g
     return 12.0 * (r_t - r) / t_go**2 - 6.0 * (v_t + v) / t_go + a_t
 
 
-def high_gate_target(g: GuidanceParams, radius_m: Array, height_m: Array) -> tuple[Array, Array, Array]:
-    altitude = jnp.minimum(g.high_gate_altitude_m, height_m)
-    p, up, along = frames.point_at(g.high_gate_range_m, altitude, radius_m)
-    v = g.high_gate_horizontal_speed_mps * along + g.high_gate_vertical_speed_mps * up
-    a = g.high_gate_horizontal_accel_mps2 * along + g.high_gate_vertical_accel_mps2 * up
-    return p, v, a
+def downrange_jerk(r: Array, v: Array, r_t: Array, v_t: Array, a_t: Array, t_go: Array) -> Array:
+    """Downrange jerk at the target of the quadratic profile from (r, v) that takes ``t_go``, m/s^3."""
+    t = t_go
+    return (6.0 * a_t[0] * t * t - (18.0 * v_t[0] + 6.0 * v[0]) * t - 24.0 * (r[0] - r_t[0])) / (t * t * t)
 
 
-def low_gate_target(g: GuidanceParams) -> tuple[Array, Array, Array]:
-    zero = jnp.zeros_like(g.low_gate_altitude_m)
-    p = jnp.stack([zero, zero, g.low_gate_altitude_m])
-    v = jnp.stack([zero, zero, g.low_gate_vertical_speed_mps])
-    return p, v, jnp.zeros(3, dtype=p.dtype)
+def solve_time_to_go(
+    jerk: Array, r: Array, v: Array, r_t: Array, v_t: Array, a_t: Array, t_guess: Array
+) -> Array:
+    """Root of the downrange jerk condition near ``t_guess`` (Newton), s; ``t_guess`` if none is found."""
+    c3, c2 = jerk, -6.0 * a_t[0]
+    c1 = 18.0 * v_t[0] + 6.0 * v[0]
+    c0 = 24.0 * (r[0] - r_t[0])
+    t = jnp.maximum(t_guess, MIN_TIME_TO_GO_S)
+    for _ in range(NEWTON_ITERATIONS):
+        f = ((c3 * t + c2) * t + c1) * t + c0
+        df = (3.0 * c3 * t + 2.0 * c2) * t + c1
+        t = t - f / jnp.where(jnp.abs(df) > 1e-6, df, 1e-6)
+    ok = jnp.isfinite(t) & (t > 0.0)
+    return jnp.where(ok, t, t_guess)
+
+
+def plan(g: GuidanceParams, radius_m: Array, p0: Array, v0: Array) -> GuidanceState:
+    """Jerk targets that make the nominal trajectory from PDI (``p0``, ``v0``) take the planned times."""
+    hg_p, hg_v, hg_a = high_gate_target(g, radius_m)
+    lg_p, lg_v, lg_a = low_gate_target(g)
+    return GuidanceState(
+        phase=jnp.int32(BRAKING),
+        t_go_s=g.braking_time_s,
+        braking_jerk_mps3=downrange_jerk(p0, v0, hg_p, hg_v, hg_a, g.braking_time_s),
+        approach_jerk_mps3=downrange_jerk(hg_p, hg_v, lg_p, lg_v, lg_a, g.approach_time_s),
+    )
 
 
 def terminal_accel(g: GuidanceParams, r: Array, v: Array, up: Array, height_m: Array) -> Array:
@@ -67,35 +129,152 @@ def terminal_accel(g: GuidanceParams, r: Array, v: Array, up: Array, height_m: A
     sink = jnp.clip(
         height_m / g.terminal_time_constant_s, g.terminal_descent_rate_mps, g.terminal_max_sink_mps
     )
+    # Null the horizontal motion before descending: full sink at or below the terminal horizontal speed
+    # limit, none (hover) above twice it, so a lander that enters the terminal phase fast does not come
+    # down with its horizontal speed (the tilt limit makes horizontal braking slow near the ground).
+    v_h = jnp.linalg.norm(v - (v @ up) * up)
+    limit = jnp.maximum(g.terminal_max_horizontal_speed_mps, 0.1)
+    sink = sink * jnp.clip((2.0 * limit - v_h) / limit, 0.0, 1.0)
     v_ref = v_ref_h - sink * up
     return g.terminal_velocity_gain_per_s * (v_ref - v)
 
 
-def command_accel(g: GuidanceParams, radius_m: Array, t_s: Array, r: Array, v: Array) -> Array:
-    """Total acceleration command (3,) for estimated position ``r`` and velocity ``v`` at time ``t_s``."""
-    phase = phase_at(g, t_s)
+def _phase_solution(
+    jerk: Array, r: Array, v: Array, target: tuple[Array, Array, Array], guess: Array
+) -> tuple[Array, Array]:
+    """(time-to-go, total acceleration command) of one phase's profile from the estimated state."""
+    r_t, v_t, a_t = target
+    t_go = solve_time_to_go(jerk, r, v, r_t, v_t, a_t, jnp.maximum(guess, MIN_TIME_TO_GO_S))
+    t_go = jnp.maximum(t_go, MIN_TIME_TO_GO_S)
+    return t_go, polynomial_accel(r, v, r_t, v_t, a_t, t_go)
+
+
+def command_accel(
+    g: GuidanceParams,
+    s: GuidanceState,
+    radius_m: Array,
+    r: Array,
+    v: Array,
+    gravity_est: Array,
+    max_accel_mps2: Array,
+) -> tuple[GuidanceState, Array]:
+    """One guidance cycle on estimated position ``r`` and velocity ``v``: the new guidance state and the
+    total acceleration command (3,), m/s^2 (before limits).
+
+    Phase switches, all on state: braking ends when its time-to-go runs out, at the high gate's height, or
+    when its profile needs more than full thrust while the approach's can be flown (a lander corrected
+    late, lower than it believed, goes straight to the approach instead of fighting for a gate it can no
+    longer meet); the approach ends when its time-to-go runs out or at the low gate's height."""
     height = frames.height_above_sphere(r, radius_m)
-    hg_p, hg_v, hg_a = high_gate_target(g, radius_m, height)
-    lg_p, lg_v, lg_a = low_gate_target(g)
-    braking_end = g.braking_time_s
-    approach_end = g.braking_time_s + g.approach_time_s
-    in_braking = phase == BRAKING
-    t_go = jnp.maximum(jnp.where(in_braking, braking_end, approach_end) - t_s, MIN_TIME_TO_GO_S)
-    r_t = jnp.where(in_braking, hg_p, lg_p)
-    v_t = jnp.where(in_braking, hg_v, lg_v)
-    a_t = jnp.where(in_braking, hg_a, lg_a)
-    poly = polynomial_accel(r, v, r_t, v_t, a_t, t_go)
+    braking = s.phase == BRAKING
+    t_b, poly_b = _phase_solution(
+        s.braking_jerk_mps3, r, v, high_gate_target(g, radius_m), s.t_go_s - g.guidance_period_s
+    )
+    t_a, poly_a = _phase_solution(
+        s.approach_jerk_mps3,
+        r,
+        v,
+        low_gate_target(g),
+        jnp.where(braking, g.approach_time_s, s.t_go_s - g.guidance_period_s),
+    )
+    fits_b = jnp.linalg.norm(poly_b - gravity_est) <= max_accel_mps2
+    fits_a = jnp.linalg.norm(poly_a - gravity_est) <= max_accel_mps2
+    braking_done = braking & (
+        (t_b <= MIN_TIME_TO_GO_S) | (height <= g.high_gate_altitude_m) | (~fits_b & fits_a)
+    )
+    approach_done = (s.phase == APPROACH) & ((t_a <= MIN_TIME_TO_GO_S) | (height <= g.low_gate_altitude_m))
+    phase = jnp.where(braking_done, APPROACH, jnp.where(approach_done, TERMINAL, s.phase)).astype(jnp.int32)
     term = terminal_accel(g, r, v, frames.local_up(r, radius_m), height)
-    return jnp.where(phase == TERMINAL, term, poly)
+    t_go = jnp.where(phase == BRAKING, t_b, jnp.where(phase == APPROACH, t_a, 0.0))
+    accel = jnp.where(phase == BRAKING, poly_b, jnp.where(phase == APPROACH, poly_a, term))
+    return s.replace(phase=phase, t_go_s=t_go), accel
 
 
-def thrust_command(accel_cmd: Array, gravity_est: Array, mass_kg: Array, up: Array) -> tuple[Array, Array]:
-    """Force magnitude (N) and unit direction (3,) that realise ``accel_cmd`` given estimated gravity.
+def max_tilt_rad(g: GuidanceParams, phase: Array) -> Array:
+    deg = jnp.where(
+        phase == BRAKING,
+        g.braking_max_tilt_deg,
+        jnp.where(phase == APPROACH, g.approach_max_tilt_deg, g.terminal_max_tilt_deg),
+    )
+    return jnp.deg2rad(deg)
 
-    The thrust acceleration's downward component is removed (the engine cannot push the vehicle down).
-    """
-    a_thrust = accel_cmd - gravity_est
-    a_thrust = a_thrust - jnp.minimum(a_thrust @ up, 0.0) * up
-    mag = jnp.linalg.norm(a_thrust)
-    direction = jnp.where(mag > 1e-6, a_thrust / jnp.maximum(mag, 1e-6), up)
-    return mass_kg * mag, direction
+
+def limit_thrust(
+    g: GuidanceParams,
+    phase: Array,
+    accel_cmd: Array,
+    gravity_est: Array,
+    v_est: Array,
+    up: Array,
+    radius_m: Array,
+    height_above_map_m: Array,
+    horizontal_distance_m: Array,
+    max_accel_mps2: Array,
+    min_accel_mps2: Array,
+) -> tuple[Array, Array]:
+    """Thrust acceleration (m/s^2) and unit direction (3,) that best realise ``accel_cmd`` within the
+    limits in the module docstring. ``max_accel_mps2``/``min_accel_mps2``: full and minimum thrust over the
+    estimated mass."""
+    a_th = accel_cmd - gravity_est
+    a_v = a_th @ up
+    a_h = a_th - a_v * up
+    g_local = -(gravity_est @ up)
+    v_z = v_est @ up
+    v_h2 = jnp.maximum(v_est @ v_est - v_z * v_z, 0.0)
+    g_eff = g_local - v_h2 / (radius_m + jnp.maximum(height_above_map_m, 0.0))
+    tan_tilt = jnp.tan(max_tilt_rad(g, phase))
+    # 1. Safety first: the vertical thrust safety needs. Normally that is only "no dive" (a bounded
+    # downward acceleration); past the stopping-distance ceiling it is full thrust.
+    sink = -v_z
+    arrest = jnp.maximum(max_accel_mps2 - g_local, 1e-3)
+    # The ceiling never falls below the final touchdown rate: reaching the ground at that rate is the plan.
+    # Glide-slope limit: the height that counts is what lies above a glide slope rising from the site at
+    # ``min_glide_slope_deg``, so a lander still far out (or past the site) cannot sink to the ground with
+    # its horizontal speed; over the site the slope vanishes and the ground is the floor.
+    floor = jnp.tan(jnp.deg2rad(g.min_glide_slope_deg)) * horizontal_distance_m
+    usable_height = jnp.maximum(height_above_map_m - floor, 0.0)
+    ceiling2 = 2.0 * arrest * usable_height / g.stopping_margin + jnp.square(g.terminal_descent_rate_mps)
+    guard = (sink > 0.0) & (sink * sink > ceiling2)
+    a_v_safe = jnp.where(guard, max_accel_mps2, jnp.maximum(g_eff - g.max_descent_accel_mps2, 0.0))
+    a_v_safe = jnp.clip(a_v_safe, 0.0, max_accel_mps2)
+    # 2. Then the horizontal the profile asks for, within what is left; where the tilt limit binds, the
+    # vertical is raised (up to hovering) rather than the horizontal braking starved (overshooting the
+    # site is as fatal as sinking).
+    h_mag = jnp.linalg.norm(a_h)
+    h_room = jnp.sqrt(jnp.maximum(max_accel_mps2 * max_accel_mps2 - a_v_safe * a_v_safe, 0.0))
+    h_want = jnp.minimum(h_mag, h_room)
+    # (at most hovering plus arresting the current sink over TILT_SINK_ARREST_S: slowing a descent is
+    # safe, climbing back up is not wanted)
+    lift_cap = jnp.maximum(g_eff + jnp.maximum(sink, 0.0) / TILT_SINK_ARREST_S, a_v_safe)
+    a_v_tilt = jnp.minimum(h_want / tan_tilt, lift_cap)
+    # 3. Then the rest of the vertical profile, in what thrust remains.
+    v_room = jnp.sqrt(jnp.maximum(max_accel_mps2 * max_accel_mps2 - h_want * h_want, 0.0))
+    a_v = jnp.maximum(jnp.maximum(a_v_safe, a_v_tilt), jnp.minimum(a_v, v_room))
+    a_v = jnp.clip(a_v, 0.0, max_accel_mps2)
+    h_allowed = jnp.minimum(
+        jnp.sqrt(jnp.maximum(max_accel_mps2 * max_accel_mps2 - a_v * a_v, 0.0)), a_v * tan_tilt
+    )
+    a_h = a_h * jnp.minimum(1.0, h_allowed / jnp.maximum(h_mag, 1e-9))
+    a_th = a_v * up + a_h
+    mag = jnp.linalg.norm(a_th)
+    direction = jnp.where(mag > 1e-9, a_th / jnp.maximum(mag, 1e-9), up)
+    # 4. Minimum throttle: a smaller command is delivered at minimum thrust in its direction.
+    return jnp.maximum(mag, min_accel_mps2), direction
+
+
+def phase_name(code: int) -> str:
+    return PHASES[int(code)]
+
+
+__all__ = [
+    "APPROACH",
+    "BRAKING",
+    "MIN_TIME_TO_GO_S",
+    "PHASES",
+    "TERMINAL",
+    "GuidanceState",
+    "command_accel",
+    "limit_thrust",
+    "plan",
+    "solve_time_to_go",
+]

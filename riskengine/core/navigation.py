@@ -1,103 +1,289 @@
-"""Navigation: the state the lander flies on. Guidance never sees the truth.
+"""Navigation: an error-state Kalman filter (ESKF) on the estimate the lander flies on.
 
-* Propagation: the estimate is integrated with the same RK4 as the truth, driven by the accelerometer's
-  measured specific force (truth + IMU errors) and gravity evaluated at the *estimated* position. With
-  perfect sensors the estimate therefore equals the truth exactly (tests/core/test_invariants.py).
-* Correction: a two-state Kalman filter on (altitude, vertical speed) along the estimated local vertical.
-  A nadir altimeter observes only height above terrain, so horizontal errors are unobservable here and
-  remain from orbit determination and IMU drift (they become miss distance). The predicted reading uses
-  the onboard map, not the true terrain: a wrong map is a wrong prediction.
-* Innovation gate: a reading is rejected when ``|r| > max(gate_sigma * sqrt(S), gate_floor_m)``.
-  After ``max_consecutive_rejections`` rejections in a row the altimeter is declared failed and never used
-  again (the hardware-fault guard that Hakuto-R Mission 1's software applied; ispace, 26 May 2023).
+Guidance never sees the truth. The *nominal* estimate (position, velocity, attitude, accelerometer
+bias) is propagated by strapdown integration of the IMU (``engine``): the same RK4 as the truth, driven by
+the measured specific force resolved through the *estimated* attitude, less the estimated bias. With
+perfect sensors the estimate equals the truth exactly (tests/core/test_invariants.py). This module holds
+the filter on the error of that estimate (Sola, "Quaternion kinematics for the error-state Kalman
+filter", 2017, sections 5-7; Groves, "Principles of GNSS, Inertial and Multisensor Navigation", ch. 14):
+
+* **Error state** (``NAV_STATE_DIM`` = 12), truth minus estimate: position (3, m), velocity (3, m/s),
+  attitude (3, site frame, mrad: ``C_true = (I + [eps x]) C_est``), accelerometer bias (3, body, mm/s^2).
+  Attitude and bias are carried in milli-units so that float32 covariances span ~1e-4..1e7, not 1e-12..1e7.
+* **Propagation**: ``d(dr) = dv``, ``d(dv) = -[f x] eps - C_est db`` (``f`` the specific force, site
+  frame), ``d(eps) = -C gyro error``, ``d(db) = 0``; discretised to second order in ``dt`` (position picks
+  up ``dt^2 / 2`` of the attitude and bias terms). Process noise: accelerometer white noise plus
+  ``process_accel_sigma_mps2`` of unmodelled acceleration on velocity (and its integral on position), gyro
+  angle random walk and the assumed gyro bias on attitude (the bias is not a state: its drift over a step
+  enters as noise, ``(b_g dt)^2``). Gravity-gradient coupling (~2e-6 s^-2) is below the errors here.
+* **Altimeter** (height above terrain along the local vertical): predicted from the estimated position and
+  the **onboard map**; row ``up - map_gradient * along`` on position; noise variance is the reading's plus
+  the map's height error (``assumed_map_sigma_m``), so a filter tracking at 10 Hz does not believe itself
+  more precise than its map. Innovation gate ``|y| > max(gate_sigma sqrt(S), gate_floor_m)`` rejects; after
+  ``max_consecutive_rejections`` rejections in a row the altimeter and its Doppler channel are declared
+  failed and never used again (the hardware-fault guard Hakuto-R Mission 1 carried; ispace, 26 May 2023).
+* **Doppler** (3 axes, body frame, resolved by the estimated attitude): ``y = dv + [v x] eps``, so
+  velocity aiding also observes attitude error and accelerometer bias through their effect on velocity.
+* **Terrain-relative navigation** (optional): a horizontal position fix with ``trn_sigma_m`` inside an
+  altitude band, at ``trn_period_s``.
+
+Scalar measurements are applied one after another (sequential updates, valid for uncorrelated noise);
+the symmetric form ``P - (P h)(P h)^T / S`` is used, with the diagonal floored at zero against float32
+round-off. Each update's weight is the measurement's validity as 0/1, so lanes without a reading change
+nothing and no per-lane select of the covariance is needed.
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
+from riskengine.core import linalg
 from riskengine.core._pytree import PyTree, pytree_dataclass
-from riskengine.core.params import Array, NavigationParams
+from riskengine.core.attitude import DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S, DPH_TO_RADPS
+from riskengine.core.params import Array, ImuParams, NavigationParams
+
+NAV_STATE_DIM = 12
+POS, VEL, ATT, BIAS = slice(0, 3), slice(3, 6), slice(6, 9), slice(9, 12)
+MILLI = 1e-3  # attitude (rad) and bias (m/s^2) are carried in milli-units
+NAV_STATE_NAMES: tuple[str, ...] = (
+    *(f"position_{a}_m" for a in "xyz"),
+    *(f"velocity_{a}_mps" for a in "xyz"),
+    *(f"attitude_{a}_mrad" for a in "xyz"),
+    *(f"accel_bias_{a}_mmps2" for a in "xyz"),
+)
 
 
 @pytree_dataclass
-class AltitudeFilter(PyTree):
-    """Covariance of the (altitude m, vertical speed m/s) estimate error, and the rejection bookkeeping."""
+class NavFilter(PyTree):
+    """Covariance of the error state, the running correction, and the altimeter's bookkeeping."""
 
-    p_hh: Array
-    p_hv: Array
-    p_vv: Array
+    cov: Array  # (12, 12)
+    correction: Array  # (12,) error-state estimate accumulated by this step's updates (injected, then 0)
+    bias_est_mps2: Array  # (3,) accelerometer bias the navigation subtracts, body axes
     consecutive_rejections: Array  # int32
     total_rejections: Array  # int32
-    failed: Array  # bool
+    failed: Array  # bool: altimeter (and its Doppler channel) declared failed
+    nis_sum: Array  # sum of innovation^2 / S over accepted scalar measurements (consistency check)
+    nis_count: Array  # int32
+    pending_dt_s: Array  # time since the covariance was last propagated
+    pending_velocity_mps: Array  # (3,) integral of the specific force over that time (site frame)
 
 
-def initial_filter(nav: NavigationParams) -> AltitudeFilter:
-    return AltitudeFilter(
-        p_hh=jnp.square(nav.assumed_altitude_sigma_m),
-        p_hv=jnp.zeros_like(nav.assumed_altitude_sigma_m),
-        p_vv=jnp.square(nav.assumed_vertical_velocity_sigma_mps),
-        consecutive_rejections=jnp.int32(0),
-        total_rejections=jnp.int32(0),
-        failed=jnp.bool_(False),
+def skew(v: Array) -> Array:
+    """(3, 3) cross-product matrix: ``skew(a) @ b == cross(a, b)``."""
+    zero = jnp.zeros_like(v[0])
+    return jnp.stack(
+        [jnp.stack([zero, -v[2], v[1]]), jnp.stack([v[2], zero, -v[0]]), jnp.stack([-v[1], v[0], zero])]
     )
 
 
-def propagate_covariance(f: AltitudeFilter, nav: NavigationParams, dt: Array) -> AltitudeFilter:
-    """Constant-velocity model driven by white acceleration noise of spectral density q = sigma^2."""
-    q = jnp.square(nav.process_accel_sigma_mps2)
-    p_hh = f.p_hh + dt * (2.0 * f.p_hv + dt * f.p_vv) + q * dt**3 / 3.0
-    p_hv = f.p_hv + dt * f.p_vv + q * dt**2 / 2.0
-    p_vv = f.p_vv + q * dt
-    return f.replace(p_hh=p_hh, p_hv=p_hv, p_vv=p_vv)
+def initial_filter(nav: NavigationParams) -> NavFilter:
+    h = nav.assumed_horizontal_position_sigma_m
+    vh = nav.assumed_horizontal_velocity_sigma_mps
+    att = jnp.deg2rad(nav.assumed_attitude_sigma_deg) / MILLI
+    bias = nav.assumed_accel_bias_sigma_mps2 / MILLI
+    # Along-track, crossrange and vertical at PDI are close to site x, y and z there up to ~20 deg; the
+    # initial covariance is set in site axes (the filter's frame) from the per-direction sigmas.
+    sig = jnp.stack(
+        [h, h, nav.assumed_altitude_sigma_m, vh, vh, nav.assumed_vertical_velocity_sigma_mps]
+        + [att] * 3
+        + [bias] * 3
+    )
+    return NavFilter(
+        cov=jnp.diag(sig * sig),
+        correction=jnp.zeros(NAV_STATE_DIM, jnp.float32),
+        bias_est_mps2=jnp.zeros(3, jnp.float32),
+        consecutive_rejections=jnp.int32(0),
+        total_rejections=jnp.int32(0),
+        failed=jnp.bool_(False),
+        nis_sum=jnp.float32(0.0),
+        nis_count=jnp.int32(0),
+        pending_dt_s=jnp.float32(0.0),
+        pending_velocity_mps=jnp.zeros(3, jnp.float32),
+    )
 
 
-def doppler_update(f: AltitudeFilter, gain: Array, noise_mps: Array) -> AltitudeFilter:
-    """Covariance after a fixed-gain velocity measurement: v' = v + g (z - v)."""
-    keep = 1.0 - gain
-    return f.replace(p_hv=keep * f.p_hv, p_vv=keep * keep * f.p_vv + gain * gain * jnp.square(noise_mps))
+# Constant masks placing the process-noise terms (numpy: importing the core must not start JAX).
+_MASK_RR = np.zeros((NAV_STATE_DIM, NAV_STATE_DIM), np.float32)
+_MASK_RR[POS, POS] = np.eye(3)
+_MASK_RV = np.zeros_like(_MASK_RR)
+_MASK_RV[POS, VEL] = np.eye(3)
+_MASK_RV[VEL, POS] = np.eye(3)
+_MASK_VV = np.zeros_like(_MASK_RR)
+_MASK_VV[VEL, VEL] = np.eye(3)
+_MASK_ATT = np.zeros_like(_MASK_RR)
+_MASK_ATT[ATT, ATT] = np.eye(3)
 
 
-def update(
-    f: AltitudeFilter,
+def accumulate(f: NavFilter, f_site: Array, dt: Array) -> NavFilter:
+    """Add one step to the interval the next covariance propagation covers."""
+    return f.replace(
+        pending_dt_s=f.pending_dt_s + dt, pending_velocity_mps=f.pending_velocity_mps + f_site * dt
+    )
+
+
+def propagate_pending(
+    f: NavFilter, nav: NavigationParams, imu: ImuParams, c_est: Array, due: Array
+) -> NavFilter:
+    """Propagate the covariance over the accumulated interval where ``due`` (with the interval's mean
+    specific force), and restart the interval; elsewhere nothing changes (an interval of length 0 is the
+    identity, bit for bit, so a lane's covariance never depends on whether its neighbours propagated).
+
+    The covariance is propagated once per guidance period, not every 0.1 s step: the strapdown estimate
+    itself is integrated every step, and flight filters commonly propagate covariance at a lower rate than
+    the state. Between propagations, measurements see a covariance up to one period old (it lacks < 0.5 s
+    of process noise)."""
+    dt = jnp.where(due, f.pending_dt_s, 0.0)
+    mean_force = f.pending_velocity_mps / jnp.maximum(f.pending_dt_s, 1e-9)
+    f = propagate(f, nav, imu, c_est, mean_force, dt)
+    return f.replace(
+        pending_dt_s=jnp.where(due, 0.0, f.pending_dt_s),
+        pending_velocity_mps=jnp.where(due, 0.0, f.pending_velocity_mps),
+    )
+
+
+def propagate(
+    f: NavFilter, nav: NavigationParams, imu: ImuParams, c_est: Array, f_site: Array, dt: Array
+) -> NavFilter:
+    """Covariance over ``dt`` with specific force ``f_site`` (3,) and estimated attitude ``c_est`` (3, 3).
+
+    ``Phi P Phi^T`` is formed from the transition's block structure: only the position and velocity rows
+    (and columns) change, by ``dt`` times the velocity block and by the attitude and bias blocks through
+    ``A = [-[f x], -C]``, so it costs four (3, 3) x (3, 12) products instead of two dense 12 x 12 ones
+    (measured: ~380 ns per lane-step dense at 1024 lanes on one core).
+    """
+    a = jnp.concatenate([-skew(f_site), -c_est], axis=1) * MILLI  # (3, 6): d(dv)/d(eps, db)
+    half = 0.5 * dt * dt
+    cov = f.cov
+    eb = cov[6:12]  # rows of (eps, db), (6, 12)
+    dv_rows = linalg.matmul(a, eb)  # (3, 12)
+    m = jnp.concatenate([cov[0:3] + dt * cov[3:6] + half * dv_rows, cov[3:6] + dt * dv_rows, eb], axis=0)
+    dv_cols = linalg.matmul(m[:, 6:12], a.T)  # (12, 3)
+    cov = jnp.concatenate(
+        [m[:, 0:3] + dt * m[:, 3:6] + half * dv_cols, m[:, 3:6] + dt * dv_cols, m[:, 6:12]], axis=1
+    )
+    q_acc = jnp.square(imu.velocity_random_walk_mps_per_sqrt_s) + jnp.square(nav.process_accel_sigma_mps2)
+    arw = imu.gyro_angle_random_walk_deg_per_sqrt_h * DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S
+    drift = nav.assumed_gyro_bias_dph * DPH_TO_RADPS * dt
+    q_att = (jnp.square(arw) * dt + jnp.square(drift)) / (MILLI * MILLI)
+    q = (
+        (q_acc * dt**3 / 3.0) * _MASK_RR
+        + (q_acc * dt**2 / 2.0) * _MASK_RV
+        + (q_acc * dt) * _MASK_VV
+        + q_att * _MASK_ATT
+    )
+    cov = cov + q
+    return f.replace(cov=0.5 * (cov + cov.T))
+
+
+def scalar_update(
+    f: NavFilter, ph: Array, h_x: Array, hph: Array, innovation: Array, variance: Array, weight: Array
+) -> NavFilter:
+    """One scalar measurement ``y = h dx + noise`` (``variance``), applied with ``weight`` 0 or 1.
+
+    The caller gives ``ph = P h``, ``h_x = h . correction`` and ``hph = h . P h`` from the row's sparsity
+    (every row here touches three or six states). ``innovation`` is measured minus predicted from the
+    estimate before this step's corrections; ``h_x`` takes out the corrections already accumulated, as
+    sequential updates require. ``P - (P h)(P h)^T / S`` keeps ``P`` symmetric and, with ``S >= h P h``,
+    its diagonal non-negative (Cauchy-Schwarz) up to round-off.
+    """
+    s = hph + variance
+    y = innovation - h_x
+    w = weight / s
+    return f.replace(
+        cov=f.cov - w * (ph[:, None] * ph[None, :]),
+        correction=f.correction + (w * y) * ph,
+        nis_sum=f.nis_sum + weight * y * y / s,
+        nis_count=f.nis_count + (weight > 0).astype(jnp.int32),
+    )
+
+
+def _position_row(f: NavFilter, d: Array) -> tuple[Array, Array, Array]:
+    """(P h, h . correction, h P h) for a row ``d`` (3,) on position only."""
+    ph = linalg.matvec(f.cov[:, 0:3], d)
+    return ph, d @ f.correction[0:3], d @ ph[0:3]
+
+
+def altimeter_direction(up_est: Array, along_est: Array, map_gradient: Array) -> Array:
+    """(3,) position part of the altimeter's row (height above the map): ``up - gradient * along``."""
+    return up_est - map_gradient * along_est
+
+
+def altimeter_update(
+    f: NavFilter,
     nav: NavigationParams,
+    direction: Array,
     reading_m: Array,
     predicted_m: Array,
     reading_sigma_m: Array,
     valid: Array,
-) -> tuple[AltitudeFilter, Array, Array, Array]:
-    """Gate and apply one altimeter reading.
-
-    Returns (filter, altitude correction m, vertical-speed correction m/s, rejected flag). A reading that
-    is not ``valid`` (out of range, not yet acquired, dropped out, or the altimeter declared failed)
-    changes nothing.
-    """
+) -> tuple[NavFilter, Array]:
+    """Gate and apply one altimeter reading; returns (filter, rejected flag). An invalid reading (out of
+    range, not yet acquired, dropped out, or the altimeter declared failed) changes nothing."""
     usable = valid & ~f.failed
-    innovation = reading_m - predicted_m
-    s = f.p_hh + jnp.square(reading_sigma_m)
-    gate = jnp.maximum(nav.gate_sigma * jnp.sqrt(s), nav.gate_floor_m)
+    ph, h_x, hph = _position_row(f, direction)
+    variance = jnp.square(reading_sigma_m) + jnp.square(nav.assumed_map_sigma_m)
+    innovation = reading_m - predicted_m - h_x
+    gate = jnp.maximum(nav.gate_sigma * jnp.sqrt(hph + variance), nav.gate_floor_m)
     accepted = usable & (jnp.abs(innovation) <= gate)
     rejected = usable & ~accepted
-
-    k_h = f.p_hh / s
-    k_v = f.p_hv / s
-    dh = jnp.where(accepted, k_h * innovation, 0.0)
-    dv = jnp.where(accepted, k_v * innovation, 0.0)
-    p_hh = jnp.where(accepted, (1.0 - k_h) * f.p_hh, f.p_hh)
-    p_hv = jnp.where(accepted, (1.0 - k_h) * f.p_hv, f.p_hv)
-    p_vv = jnp.where(accepted, f.p_vv - k_v * f.p_hv, f.p_vv)
-
+    f = scalar_update(f, ph, h_x, hph, reading_m - predicted_m, variance, accepted.astype(jnp.float32))
     consecutive = jnp.where(
         rejected, f.consecutive_rejections + 1, jnp.where(accepted, 0, f.consecutive_rejections)
     )
     limit = nav.max_consecutive_rejections
     failed = f.failed | ((limit > 0) & (consecutive.astype(limit.dtype) >= limit))
-    new = AltitudeFilter(
-        p_hh=p_hh,
-        p_hv=p_hv,
-        p_vv=p_vv,
-        consecutive_rejections=consecutive,
-        total_rejections=f.total_rejections + rejected.astype(jnp.int32),
-        failed=failed,
+    return (
+        f.replace(
+            consecutive_rejections=consecutive,
+            total_rejections=f.total_rejections + rejected.astype(jnp.int32),
+            failed=failed,
+        ),
+        rejected,
     )
-    return new, dh, dv, rejected
+
+
+def doppler_update(
+    f: NavFilter, measured_site_mps: Array, v_est: Array, noise_mps: Array, weight: Array
+) -> NavFilter:
+    """Three-axis velocity relative to the ground, resolved in the site frame by the estimated attitude:
+    row ``i`` is ``e_v(i) + [v x]_i`` on (velocity, attitude)."""
+    sk = skew(v_est) * MILLI  # d(y)/d(eps) = [v x]
+    y = measured_site_mps - v_est
+    var = jnp.square(jnp.maximum(noise_mps, 1e-4))
+    for axis in range(3):
+        row = sk[axis]
+        ph = f.cov[:, VEL.start + axis] + linalg.matvec(f.cov[:, ATT], row)
+        h_x = f.correction[VEL.start + axis] + row @ f.correction[ATT]
+        hph = ph[VEL.start + axis] + row @ ph[ATT]
+        f = scalar_update(f, ph, h_x, hph, y[axis], var, weight)
+    return f
+
+
+def position_fix_update(
+    f: NavFilter, directions: Array, measured_m: Array, predicted_m: Array, sigma_m: Array, weight: Array
+) -> NavFilter:
+    """Horizontal position fix (terrain-relative navigation): one scalar per row of ``directions`` (k, 3)."""
+    var = jnp.square(jnp.maximum(sigma_m, 1e-3))
+    for i in range(directions.shape[0]):
+        ph, h_x, hph = _position_row(f, directions[i])
+        f = scalar_update(f, ph, h_x, hph, measured_m[i] - predicted_m[i], var, weight)
+    return f
+
+
+def take_correction(f: NavFilter) -> tuple[NavFilter, Array, Array, Array, Array]:
+    """Split the accumulated correction for injection: (filter reset, dr m, dv m/s, eps rad, db m/s^2)."""
+    x = f.correction
+    return (
+        f.replace(correction=jnp.zeros_like(x), bias_est_mps2=f.bias_est_mps2 + x[BIAS] * MILLI),
+        x[POS],
+        x[VEL],
+        x[ATT] * MILLI,
+        x[BIAS] * MILLI,
+    )
+
+
+def nees(cov: Array, error: Array) -> Array:
+    """Normalised estimation error squared ``e^T P^-1 e`` (``error`` in the filter's units)."""
+    return error @ jnp.linalg.solve(cov, error)

@@ -32,8 +32,8 @@ class VehicleParams(PyTree):
     min_throttle: Array  # fraction of max thrust; the engine cannot run below it
     isp_s: Array  # at full thrust
     isp_min_throttle_s: Array  # at minimum throttle; linear in between (LM: 311 s -> 285 s)
-    slew_rate_dps: Array  # maximum rotation rate of the thrust direction, deg/s
-    pointing_bias_x_deg: Array  # constant thrust-direction error, small angles about site x/y
+    slew_rate_dps: Array  # maximum rotation rate of the thrust axis, deg/s
+    pointing_bias_x_deg: Array  # thrust misalignment: small angles of the thrust line about body x/y
     pointing_bias_y_deg: Array
     cg_height_m: Array  # centre of gravity above the footpad plane
     footprint_radius_m: Array  # horizontal distance from the centre line to a footpad
@@ -41,6 +41,10 @@ class VehicleParams(PyTree):
     max_horizontal_speed_mps: Array
     max_slope_deg: Array
     crash_speed_mps: Array  # total impact speed above which the structure is destroyed
+    throttle_band_low: Array  # unusable throttle band (low, high): commands inside go to an edge
+    throttle_band_high: Array  # (LM: 0.6-0.925 unusable; band_low >= band_high: no band)
+    throttle_levels: Array  # 0: continuous; n >= 2: n discrete settings from min_throttle to 1
+    throttle_time_constant_s: Array  # first-order response of the delivered thrust (0: immediate)
 
 
 @pytree_dataclass
@@ -66,15 +70,24 @@ class AltimeterParams(PyTree):
     dropout_prob: Array  # probability that a given reading is invalid
     period_s: Array  # time between readings (an integer multiple of the step)
     velocity_noise_mps: Array  # Doppler channel (as NDL or the Apollo landing radar): 1-sigma per axis
-    velocity_gain: Array  # fraction of the horizontal-velocity residual removed per reading (0: no channel)
+    velocity_channel: Array  # 1: the instrument also measures 3-axis velocity (Doppler); 0: none
 
 
 @pytree_dataclass
 class ImuParams(PyTree):
-    bias_x_mps2: Array  # accelerometer bias in the site frame (see ``sensors``)
+    """Strapdown IMU errors, all in the body frame (z along the thrust axis, see ``attitude``)."""
+
+    bias_x_mps2: Array  # accelerometer bias, body axes
     bias_y_mps2: Array
     bias_z_mps2: Array
     velocity_random_walk_mps_per_sqrt_s: Array  # white accelerometer noise
+    accel_scale_factor_ppm: Array  # accelerometer scale-factor error (all axes)
+    accel_misalignment_x_deg: Array  # accelerometer triad misalignment: small rotation about body x/y
+    accel_misalignment_y_deg: Array
+    gyro_bias_x_dph: Array  # gyro bias, body axes, deg/h: grows the attitude-knowledge error
+    gyro_bias_y_dph: Array
+    gyro_bias_z_dph: Array
+    gyro_angle_random_walk_deg_per_sqrt_h: Array
 
 
 @pytree_dataclass
@@ -85,13 +98,28 @@ class NavigationParams(PyTree):
     initial_altitude_error_m: Array
     initial_horizontal_velocity_error_mps: Array
     initial_vertical_velocity_error_mps: Array
-    # The altitude filter's beliefs and rejection logic.
-    assumed_altitude_sigma_m: Array  # filter's initial 1-sigma altitude uncertainty
+    initial_attitude_error_x_deg: Array  # attitude-knowledge error at PDI (star-tracker alignment), body axes
+    initial_attitude_error_y_deg: Array
+    initial_attitude_error_z_deg: Array
+    # The navigation filter's beliefs (initial 1-sigma uncertainties and noise models).
+    assumed_altitude_sigma_m: Array
     assumed_vertical_velocity_sigma_mps: Array
-    process_accel_sigma_mps2: Array  # filter's process noise (unmodelled vertical acceleration)
+    assumed_horizontal_position_sigma_m: Array
+    assumed_horizontal_velocity_sigma_mps: Array
+    assumed_attitude_sigma_deg: Array
+    assumed_accel_bias_sigma_mps2: Array
+    assumed_gyro_bias_dph: Array  # not a filter state: its attitude drift enters as process noise
+    assumed_map_sigma_m: Array  # onboard-map height error, added to each altimeter reading's variance
+    process_accel_sigma_mps2: Array  # unmodelled acceleration (white), all axes
+    # Innovation gating and the fault guard.
     gate_sigma: Array  # reject a reading whose innovation exceeds gate_sigma * sqrt(S) ...
     gate_floor_m: Array  # ... or this, whichever is larger
     max_consecutive_rejections: Array  # declare the altimeter failed after this many (0: never)
+    # Terrain-relative navigation: a horizontal position fix inside an altitude band (0 sigma: none).
+    trn_sigma_m: Array
+    trn_min_altitude_m: Array
+    trn_max_altitude_m: Array
+    trn_period_s: Array
 
 
 @pytree_dataclass
@@ -100,14 +128,14 @@ class GuidanceParams(PyTree):
     pdi_range_m: Array  # ground distance from PDI to the site
     pdi_speed_mps: Array
     pdi_flight_path_deg: Array
-    braking_time_s: Array  # planned duration of the braking phase (PDI -> high gate)
+    braking_time_s: Array  # planned braking duration (PDI -> high gate): sets the downrange jerk target
     high_gate_altitude_m: Array
     high_gate_range_m: Array  # ground distance before the site
     high_gate_horizontal_speed_mps: Array
     high_gate_vertical_speed_mps: Array  # negative: descending
     high_gate_horizontal_accel_mps2: Array  # target acceleration (thrust + gravity), negative: braking
     high_gate_vertical_accel_mps2: Array
-    approach_time_s: Array  # planned duration of the approach phase (high gate -> low gate)
+    approach_time_s: Array  # planned approach duration (high gate -> low gate): sets its jerk target
     low_gate_altitude_m: Array
     low_gate_vertical_speed_mps: Array
     terminal_descent_rate_mps: Array  # final sink rate, held until touchdown is sensed (positive)
@@ -117,13 +145,19 @@ class GuidanceParams(PyTree):
     terminal_position_gain_per_s: Array
     terminal_max_horizontal_speed_mps: Array
     guidance_period_s: Array  # commands are recomputed at this period and held in between
+    braking_max_tilt_deg: Array  # thrust-axis tilt from the local vertical allowed in each phase
+    approach_max_tilt_deg: Array
+    terminal_max_tilt_deg: Array
+    max_descent_accel_mps2: Array  # the vertical channel never commands more downward acceleration
+    min_glide_slope_deg: Array  # the stopping guard's floor rises from the site at this elevation angle
+    stopping_margin: Array  # sink only as fast as full thrust could arrest in height / this factor
+    attitude_gate_deg: Array  # throttle held at minimum while the thrust axis is this far off command
 
 
 @pytree_dataclass
 class SimParams(PyTree):
     dt_s: Array
     max_time_s: Array
-    long_braking_steps: Array  # 1.0: step at the guidance period while nothing faster can happen (engine)
 
 
 @pytree_dataclass

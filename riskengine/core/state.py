@@ -1,4 +1,9 @@
-"""Dynamic state of one descent (brax's ``State``): replaced every step, never mutated."""
+"""Dynamic state of one descent (brax's ``State``): replaced every step, never mutated.
+
+Truth and estimate are kept apart: guidance and navigation read only the ``est_*`` fields, the filter and
+the measurements; ``attitude`` is the true body attitude and ``attitude_knowledge_error_rad`` what
+navigation's attitude is off from it (``riskengine.core.attitude``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ import jax.numpy as jnp
 
 from riskengine.core._pytree import PyTree, pytree_dataclass
 from riskengine.core.events import EVENT_FIELDS, EVENTS
-from riskengine.core.navigation import AltitudeFilter
+from riskengine.core.guidance import GuidanceState
+from riskengine.core.navigation import NavFilter
 from riskengine.core.params import Array
 
 
@@ -27,6 +33,7 @@ class Touchdown(PyTree):
     t_s: Array
     propellant_kg: Array
     estimated_height_m: Array  # what navigation believed its height above the map was
+    thrust_axis: Array  # (3,) true body z (site frame) at contact
     ran_dry: Array  # bool: tanks empty before contact
     contact: Array  # bool: the run ended on the ground (not by the time limit)
 
@@ -69,6 +76,7 @@ class Heights(PyTree):
     true_m: Array  # true position above the true terrain
     terrain_gradient: Array  # dz/ds of the true terrain under the true position
     estimated_m: Array  # estimated position above the onboard map (what the altimeter should read)
+    map_gradient: Array  # dz/ds of the onboard map under the estimated position
 
 
 @pytree_dataclass
@@ -78,11 +86,14 @@ class State(PyTree):
     position_m: Array  # (3,) true, site frame
     velocity_mps: Array  # (3,)
     propellant_kg: Array
+    attitude: Array  # (4,) true body-to-site quaternion (w, x, y, z)
+    throttle: Array  # delivered throttle fraction (lags the command)
     est_position_m: Array  # (3,) navigation estimate
     est_velocity_mps: Array  # (3,)
-    altitude_filter: AltitudeFilter
-    thrust_dir: Array  # (3,) current unit thrust direction (before pointing bias)
-    cmd_dir: Array  # (3,) held guidance command
+    attitude_knowledge_error_rad: Array  # (3,) body axes: C_est = C_true (I + [e x])
+    nav: NavFilter
+    guidance: GuidanceState
+    cmd_dir: Array  # (3,) held guidance command, site frame
     cmd_throttle: Array  # held guidance command
     heights: Heights
     t_in_range_s: Array  # first time the altimeter was in range (inf until then)

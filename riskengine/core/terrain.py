@@ -33,16 +33,21 @@ def true_elevation_and_gradient(terrain: TerrainParams, s: Array) -> tuple[Array
     return _grid_lookup(terrain.elevation_m, terrain.grid_start_m, terrain.grid_step_m, s)
 
 
-def map_elevation(terrain: TerrainParams, s: Array) -> Array:
-    """Elevation the onboard map gives at downrange ``s``, m.
+def map_elevation_and_gradient(terrain: TerrainParams, s: Array) -> tuple[Array, Array]:
+    """Elevation (m) and along-track gradient the onboard map gives at downrange ``s``.
 
     ``fidelity * base(s - shift) + offset``: fidelity 1 is the (smoothed) truth, 0 a map with no terrain
     at all (flat at the site's elevation); the shift is a horizontal registration error.
     """
-    base = _grid_lookup(
+    base, grad = _grid_lookup(
         terrain.map_base_m, terrain.grid_start_m, terrain.grid_step_m, s - terrain.map_shift_m
-    )[0]
-    return terrain.map_fidelity * base + terrain.map_offset_m
+    )
+    return terrain.map_fidelity * base + terrain.map_offset_m, terrain.map_fidelity * grad
+
+
+def map_elevation(terrain: TerrainParams, s: Array) -> Array:
+    """Elevation the onboard map gives at downrange ``s``, m."""
+    return map_elevation_and_gradient(terrain, s)[0]
 
 
 def touchdown_slope_deg(

@@ -137,9 +137,9 @@ def iter_cells(spec: StudySpec) -> Iterator[CellRef]:
 
 #: Most samples per kernel call. A study run calls its kernel with one batch shape only,
 #: ``batch_size = min(piece_size, MAX_BATCH)`` (a piece's last call is padded to it), so each worker compiles
-#: once. Kernels must give a sample the same bits at any batch size or lane (the core pads batches to whole
-#: SIMD blocks for that); the chunking-invariance tests check it. 1024 lanes measured fastest for the descent
-#: engine on CPU (see ``riskengine.core.engine.BLOCK_LANES``).
+#: once. Kernels must give a sample the same bits at any batch size or lane (the core runs every batch as
+#: whole blocks of one shape for that, ``riskengine.core.engine.BLOCK_LANES``); the chunking-invariance tests
+#: check it. A 1024-sample call is four descent blocks.
 MAX_BATCH = 1024
 
 

@@ -1,4 +1,4 @@
-"""Halving the integration step, or stepping braking at the guidance period, does not move the answers."""
+"""Halving the integration step does not move the answers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from riskengine.core import Outcome, simulate_batch
 from tests.core.test_invariants import DISPERSED
 
 
-def _run(dt: float, n: int, long_steps: bool = True):
-    scenario = ScenarioSpec(sim={"dt_s": dt, "max_time_s": 1800.0, "long_braking_steps": long_steps})
+def _run(dt: float, n: int):
+    scenario = ScenarioSpec(sim={"dt_s": dt, "max_time_s": 1800.0})
     params = build_params(scenario, "mare_frigoris", {"fuel_margin_pct": 10.0})
     return params, simulate_batch(params, DISPERSED, jax.random.key(11), jnp.arange(n, dtype=jnp.int32))
 
@@ -45,25 +45,3 @@ def _assert_same_statistics(coarse, fine, n: int) -> None:
 def test_outcome_statistics_do_not_move_when_step_is_halved():
     n = 192
     _assert_same_statistics(_run(0.1, n)[1], _run(0.05, n)[1], n)
-
-
-def test_long_braking_steps_do_not_move_the_answers():
-    n = 192
-    long_params, long = _run(0.1, n)
-    _, short = _run(0.1, n, long_steps=False)
-    assert float(long_params.sim.long_braking_steps) == 1.0
-    _assert_same_statistics(long, short, n)
-    # The same trajectories, not just the same statistics: most samples keep their outcome.
-    same = np.mean(np.asarray(long.outcome) == np.asarray(short.outcome))
-    assert same > 0.9
-    # Flight time is resolved as finely (long steps end before anything can touch down).
-    dur = np.abs(np.asarray(long.duration_s) - np.asarray(short.duration_s))
-    assert np.median(dur) < 1.0
-
-
-def test_nominal_need_with_and_without_long_steps():
-    needs = [
-        nominal_propellant_need_kg(ScenarioSpec(sim={"long_braking_steps": flag}), "mare_frigoris")
-        for flag in (True, False)
-    ]
-    assert abs(needs[0] - needs[1]) / needs[1] < 1e-3

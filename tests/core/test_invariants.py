@@ -55,19 +55,22 @@ def test_perfect_sensors_estimate_equals_truth(frigoris_params: Params):
             dropout_prob=jnp.float32(0.0),
             velocity_noise_mps=jnp.float32(0.0),
         ),
-        imu=p.imu.replace(velocity_random_walk_mps_per_sqrt_s=jnp.float32(0.0)),
+        imu=p.imu.replace(
+            velocity_random_walk_mps_per_sqrt_s=jnp.float32(0.0),
+            gyro_angle_random_walk_deg_per_sqrt_h=jnp.float32(0.0),
+        ),
     )
     result, trace = jax.jit(simulate_trace, static_argnums=(2, 3))(
         p, jax.random.key(0), 50, trace_length(p, 50)
     )
     flying = np.asarray(trace.true_altitude_m) > 0.0  # records after contact hold the touchdown state
-    # Same arithmetic on the same inputs: equal to float32 rounding (XLA may fuse the two lookups
+    # Same physics on the same inputs: equal to float32 rounding (XLA may fuse the two lookups
     # differently, a last-bit difference), where any modelling asymmetry would show metres.
     np.testing.assert_allclose(
         np.asarray(trace.estimated_altitude_m)[flying],
         np.asarray(trace.true_altitude_m)[flying],
         rtol=0,
-        atol=1e-3,
+        atol=4e-3,  # two float32 ulps at 20 km: the specific force makes a body-frame round trip
     )
     assert flying.sum() > 100
     assert OUTCOMES[int(result.outcome)] == "landed"

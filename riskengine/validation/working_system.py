@@ -1,0 +1,199 @@
+"""Section 4: the working system (altimeter on time, 10 % margin) must land with P >= 0.99 (one-sided 95 %).
+
+Every failure is listed with what an engineer needs to name its mechanism: the touchdown (or its
+absence), propellant, the altimeter's story from the event log, and the sample's dispersed draws.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from riskengine.core import EVENT_FIELDS, EVENTS, OUTCOMES, TOUCHDOWN_MODES, Result, get_path
+from riskengine.validation import cells
+from riskengine.validation.section import Check, SectionResult, Table
+from riskengine.validation.sizing import WORKING_LATENCY_S, WORKING_MARGIN_PCT, Sizes
+from riskengine.validation.stats import clopper_pearson_lower, wilson_interval
+
+KEY, TITLE = "working_system", "Working system: P(landed) at latency 0, 10 % margin"
+
+TARGET_LOWER_BOUND = 0.99
+CONFIDENCE = 0.95
+
+_T, _TRUE_ALT, _EST_ALT = (EVENT_FIELDS.index(f) for f in ("t_s", "true_altitude_m", "estimated_altitude_m"))
+
+
+def _f(x: Any) -> float | None:
+    v = float(x)
+    return None if math.isnan(v) else v
+
+
+def _event(events: np.ndarray, name: str, field: int) -> float | None:
+    return _f(events[EVENTS.index(name), field])
+
+
+def failure_records(result: Result, draws: dict[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
+    """One record per sample that did not land (sample index = position in ``result``).
+
+    ``draws``: {parameter path: values}, one value per failure in sample order (:func:`dispersed_draws`).
+    """
+    outcome = np.asarray(result.outcome)
+    events = np.asarray(result.events)
+    records = []
+    for j, i in enumerate(np.flatnonzero(outcome != OUTCOMES.index(cells.SUCCESS))):
+        ev = events[i]
+        first_true = _event(ev, "altimeter_first_valid", _TRUE_ALT)
+        first_est = _event(ev, "altimeter_first_valid", _EST_ALT)
+        records.append(
+            {
+                "sample": int(i),
+                "outcome": OUTCOMES[int(outcome[i])],
+                "mode": TOUCHDOWN_MODES[int(result.touchdown_mode[i])],
+                "vertical_speed_mps": _f(result.touchdown_vertical_speed_mps[i]),
+                "horizontal_speed_mps": _f(result.touchdown_horizontal_speed_mps[i]),
+                "slope_deg": _f(result.slope_deg[i]),
+                "propellant_left_kg": _f(result.propellant_remaining_kg[i]),
+                "altimeter_rejections": int(result.altimeter_rejections[i]),
+                "miss_distance_m": _f(result.miss_distance_m[i]),
+                "duration_s": _f(result.duration_s[i]),
+                "first_valid_altitude_m": first_true,
+                # believed minus true height when the altimeter first read: the navigation error it had to fix
+                "altitude_error_at_first_valid_m": None
+                if first_true is None or first_est is None
+                else first_est - first_true,
+                "altimeter_declared_failed_t_s": _event(ev, "altimeter_declared_failed", _T),
+                "propellant_exhausted_t_s": _event(ev, "propellant_exhausted", _T),
+                "draws": {path: float(v[j]) for path, v in (draws or {}).items()},
+            }
+        )
+    return records
+
+
+def dispersed_draws(site: str, seed: int, indices: np.ndarray) -> dict[str, np.ndarray]:
+    """The dispersed parameter values of the given samples (``cells.sample_params``), by path."""
+    disp = cells.dispersion()
+    params = cells.cell_params(site, WORKING_LATENCY_S, WORKING_MARGIN_PCT)
+    idx = jnp.asarray(indices, dtype=jnp.int32)
+
+    def one(i: jax.Array) -> list[jax.Array]:
+        p = cells.sample_params(params, disp, seed, i)
+        return [get_path(p, path) for path in disp.paths]
+
+    values = jax.jit(jax.vmap(one))(idx) if idx.size else [np.zeros(0)] * len(disp.paths)
+    return {path: np.asarray(v, np.float64) for path, v in zip(disp.paths, values, strict=True)}
+
+
+def _failure_row(site: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    draws = ", ".join(f"{k.split('.', 1)[1]}={v:.4g}" for k, v in r["draws"].items())
+    return (
+        site,
+        r["sample"],
+        r["outcome"],
+        r["mode"],
+        r["vertical_speed_mps"],
+        r["horizontal_speed_mps"],
+        r["slope_deg"],
+        r["propellant_left_kg"],
+        r["altimeter_rejections"],
+        r["miss_distance_m"],
+        r["first_valid_altitude_m"],
+        r["altitude_error_at_first_valid_m"],
+        r["altimeter_declared_failed_t_s"],
+        r["propellant_exhausted_t_s"],
+        draws,
+    )
+
+
+def run(sizes: Sizes) -> SectionResult:
+    n, seed = sizes.working_samples, sizes.seed
+    checks: list[Check] = []
+    summary_rows: list[tuple[Any, ...]] = []
+    failure_rows: list[tuple[Any, ...]] = []
+    mode_rows: list[tuple[Any, ...]] = []
+    data: dict[str, Any] = {}
+    for site in sizes.sites:
+        result = cells.run_cell(site, WORKING_LATENCY_S, WORKING_MARGIN_PCT, n, seed)
+        k = int(cells.success(result).sum())
+        lo, hi = wilson_interval(k, n)
+        lower = clopper_pearson_lower(k, n, CONFIDENCE)
+        counts = cells.outcome_counts(result)
+        failed = np.flatnonzero(~cells.success(result))
+        records = failure_records(result, dispersed_draws(site, seed, failed))
+        checks.append(
+            Check(
+                f"{site}: P(landed) one-sided 95 % lower bound",
+                lower,
+                f">= {TARGET_LOWER_BOUND:g}",
+                lower >= TARGET_LOWER_BOUND,
+            )
+        )
+        summary_rows.append((site, n, k, k / n, lo, hi, lower, *(counts[o] for o in OUTCOMES)))
+        failure_rows.extend(_failure_row(site, r) for r in records)
+        modes = collections.Counter((r["outcome"], r["mode"]) for r in records)
+        mode_rows.extend((site, o, m, c) for (o, m), c in sorted(modes.items(), key=lambda kv: -kv[1]))
+        data[site] = {
+            "n": n,
+            "landed": k,
+            "p_landed": k / n,
+            "wilson_lo": lo,
+            "wilson_hi": hi,
+            "clopper_pearson_lower_95": lower,
+            "counts": counts,
+            "failures": records,
+        }
+    return SectionResult(
+        KEY,
+        TITLE,
+        checks=tuple(checks),
+        tables=(
+            Table.of(
+                "P(landed) and outcomes",
+                (
+                    "site",
+                    "n",
+                    "landed",
+                    "P(landed)",
+                    "Wilson 95 % lo",
+                    "Wilson 95 % hi",
+                    "CP one-sided 95 % lower",
+                    *OUTCOMES,
+                ),
+                summary_rows,
+            ),
+            Table.of("Failures by touchdown mode", ("site", "outcome", "mode", "count"), mode_rows),
+            Table.of(
+                "Every failure",
+                (
+                    "site",
+                    "sample",
+                    "outcome",
+                    "mode",
+                    "v_z (m/s)",
+                    "v_h (m/s)",
+                    "slope (deg)",
+                    "propellant left (kg)",
+                    "alt. rejections",
+                    "miss (m)",
+                    "first valid alt. (m)",
+                    "believed - true there (m)",
+                    "alt. declared failed (s)",
+                    "ran dry (s)",
+                    "dispersed draws",
+                ),
+                failure_rows,
+            ),
+        ),
+        notes=(
+            f"Sensor latency {WORKING_LATENCY_S:g} s, fuel margin {WORKING_MARGIN_PCT:g} %, the '{cells.STUDY_PRESET}' "
+            f"preset's scenario and dispersions, samples 0..{n - 1} under seed {seed}.",
+            "Target: the one-sided 95 % Clopper-Pearson lower bound on P(landed) >= 0.99. Reported, not enforced: "
+            "the command succeeds either way.",
+            "Times are seconds after powered-descent initiation; speeds at contact (empty without contact).",
+        ),
+        data=data,
+    )

@@ -1,0 +1,60 @@
+"""Section 6 (NEES / NIS): the statistics on synthetic inputs, and the section end to end on the engine's
+``Trace.nees`` and ``Result.nis_sum`` / ``nis_count``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from riskengine.validation import consistency
+from riskengine.validation.sizing import Sizes
+
+
+def _chi2_records(rng, n: int, records: int, dim: int, scale: float = 1.0) -> np.ndarray:
+    return scale * rng.chisquare(dim, size=(n, records))
+
+
+def test_consistent_nees_sits_in_its_band_and_overconfident_nees_does_not():
+    rng = np.random.default_rng(3)
+    n, records, dim = 64, 400, 2
+    live = np.ones((n, records), bool)
+    rec = consistency.nees_by_record(_chi2_records(rng, n, records, dim), live, dim, n)
+    assert rec["judged"].all()
+    assert 0.90 <= rec["inside"].mean() <= 0.99  # 95 % expected for independent records
+    over = consistency.nees_by_record(_chi2_records(rng, n, records, dim, scale=2.0), live, dim, n)
+    assert over["inside"].mean() < 0.05
+    assert np.all(over["mean"] > over["hi"])
+
+
+def test_undefined_and_padded_records_are_not_judged():
+    t = np.tile(np.arange(6.0), (20, 1))
+    t[:15, 3:] = 2.5  # 15 of 20 samples landed at t = 2.5 s: their records from index 4 on are padding
+    live = consistency.live_records(t)
+    assert live[:15, 3].all() and not live[:15, 4:].any() and live[15:].all()
+    nees = np.ones((20, 6))
+    nees[:, 0] = np.nan  # undefined at the first record
+    rec = consistency.nees_by_record(nees, live, 1, 20)
+    assert rec["count"].tolist() == [0, 20, 20, 20, 5, 5]
+    assert rec["judged"].tolist() == [False, True, True, True, False, False]
+    assert np.isnan(rec["lo"][0]) and rec["mean"][1] == 1.0
+
+
+def test_nis_summary_band():
+    rng = np.random.default_rng(5)
+    counts = rng.integers(50, 150, size=64)
+    sums = np.array([rng.chisquare(1, size=c).sum() for c in counts])
+    nis = consistency.nis_summary(sums, counts)
+    assert nis.count == counts.sum()
+    assert nis.lo < nis.mean < nis.hi and nis.inside
+    empty = consistency.nis_summary(np.zeros(3), np.zeros(3, int))
+    assert empty.mean is None and not empty.inside
+
+
+def test_section_runs_on_the_engine():
+    result = consistency.run(Sizes.make(True, samples=16))
+    assert result.error is None
+    checks = {c.name: c for c in result.checks}
+    assert checks["trace runs are simulate_batch's samples: median |flight-time difference|"].passed
+    rec = result.data["records"]
+    assert rec["judged"].any()
+    assert result.data["nis"]["count"] > 0
+    assert len(result.figures) == 1

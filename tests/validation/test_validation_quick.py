@@ -1,0 +1,37 @@
+"""The quick validation's statistical properties, asserted (``riskengine validate --quick`` sizes).
+
+Paired (common random numbers) monotonicity: no adjacent pair of cells in the wrong direction with
+|z| > 3 (McNemar). Working system (latency 0, 10 % margin, smoke dispersions, 512 samples per site):
+P(landed) at least what this engine demonstrably reaches, with room for the binomial spread; the
+issue's target (lower 95 % bound >= 0.99) is reported by the validation, not met (docs/physics.md,
+"Known limits": the remaining failures are IMU drift beyond the rangefinder's reach).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from riskengine.validation import monotonicity, working_system
+from riskengine.validation.sizing import Sizes
+
+pytestmark = pytest.mark.slow
+
+
+def test_success_is_paired_monotonic_in_latency_and_margin():
+    result = monotonicity.run(Sizes.make(True))
+    assert result.error is None
+    verdicts = [c for c in result.checks if c.passed is not None]
+    assert verdicts, result.checks
+    failed = [c for c in verdicts if not c.passed]
+    assert not failed, failed
+
+
+@pytest.mark.parametrize(("site", "floor"), [("mare_frigoris", 0.95), ("atlas_crater", 0.88)])
+def test_working_system_success(site: str, floor: float):
+    # Measured at 512 samples: 0.973 (Frigoris), 0.916 (Atlas, of which 6 % at rest beyond 12 deg of tilt on
+    # the hilly floor). The floors sit ~2.5 binomial sigma below.
+    result = working_system.run(Sizes.make(True, sites=(site,)))
+    assert result.error is None
+    d = result.data[site]
+    assert d["n"] == 512
+    assert d["p_landed"] >= floor, d["counts"]
