@@ -1,9 +1,9 @@
 """Engine throughput: dispersed full-model descents per second on this machine.
 
-The engine's 1024-lane block program is compiled once, ahead of time (``lower().compile()`` of the jitted
-block runner ``simulate_batch`` uses), and every size runs as consecutive blocks of it, as a study worker
-runs its chunks: the timed runs hold no compilation. Trajectory-steps are the integration steps actually
-taken (``Result.integration_steps``: a long braking step counts once), not simulated time over dt.
+The engine's block program (``BLOCK_LANES`` lanes) is compiled once, ahead of time (``lower().compile()`` of
+the jitted block program ``simulate_batch`` calls), and every size runs as consecutive blocks of it, as a
+study worker runs its chunks: the timed runs hold no compilation. Trajectory-steps are the integration
+steps actually taken (``Result.integration_steps``), not simulated time over dt.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.inputs import study_inputs
 from riskengine.core import OUTCOMES, Dispersion, Params
-from riskengine.core.engine import BLOCK_LANES, _simulate_blocks
+from riskengine.core.engine import BLOCK_LANES, _simulate_block
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,11 @@ _compiled: dict[str, object] = {}
 
 
 def _program(params: Params, dispersion: Dispersion, key: jax.Array) -> tuple[object, float]:
-    """The compiled 1024-lane block program, and the seconds its compilation took (once per process)."""
+    """The compiled block program, and the seconds its compilation took (once per process)."""
     if "program" not in _compiled:
-        idx = jnp.zeros((1, BLOCK_LANES), jnp.int32)
+        idx = jnp.zeros((BLOCK_LANES,), jnp.int32)
         t0 = time.perf_counter()
-        _compiled["program"] = _simulate_blocks.lower(params, dispersion, key, idx).compile()
+        _compiled["program"] = _simulate_block.lower(params, dispersion, key, idx).compile()
         _compiled["compile_s"] = time.perf_counter() - t0
     return _compiled["program"], float(_compiled["compile_s"])  # type: ignore[arg-type]
 
@@ -54,7 +54,7 @@ def measure(n: int, seed: int = 0) -> EngineFigure:
     key = jax.random.key(seed)
     program, compile_s = _program(params, dispersion, key)
     blocks = -(-n // BLOCK_LANES)
-    idx = np.arange(blocks * BLOCK_LANES, dtype=np.int32).reshape(blocks, 1, BLOCK_LANES)
+    idx = np.arange(blocks * BLOCK_LANES, dtype=np.int32).reshape(blocks, BLOCK_LANES)
     outcome, steps = [], []
     t0 = time.perf_counter()
     for b in range(blocks):  # a sample's index is its own: the last block's extra samples are real ones
@@ -71,5 +71,5 @@ def measure(n: int, seed: int = 0) -> EngineFigure:
 
 
 def compile_seconds() -> float:
-    """Trace + XLA compile of the 1024-lane block program."""
+    """Trace + XLA compile of the block program."""
     return measure(BLOCK_LANES).compile_s

@@ -93,6 +93,9 @@ QUANTITIES: dict[str, Quantity] = {
     "altimeter_acquisition_delay_s": Quantity(
         "number", _between("altimeter_in_range", "altimeter_first_valid"), "first in range -> first valid"
     ),
+    "terminal_descent_s": Quantity(
+        "number", _between("terminal_descent_start", "touchdown"), "P66-like phase"
+    ),
     "altimeter_failed_after_rejection_s": Quantity(
         "number",
         _between("altimeter_rejected", "altimeter_declared_failed"),

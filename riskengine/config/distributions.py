@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from riskengine.config.parameters import FUEL_MARGIN, PARAMETERS, resolve_path
+from riskengine.config.parameters import FUEL_MARGIN, FUEL_MARGIN_HOVER, PARAMETERS, resolve_path
 from riskengine.core.dispersion import FIXED, NORMAL, TRUNCNORMAL, UNIFORM, Dispersion
 from riskengine.errors import ConfigError
 
@@ -90,9 +90,9 @@ def build_dispersion(
     for name, dist in dists.items():
         field = f"{field_prefix}.{name}"
         path = resolve_path(name, field)
-        if path == FUEL_MARGIN:
+        if path in (FUEL_MARGIN, FUEL_MARGIN_HOVER):
             raise ConfigError(
-                f"field '{field}': fuel_margin_pct is a grid axis, not a per-sample dispersion; disperse vehicle.propellant_kg instead",
+                f"field '{field}': {path} is a grid axis, not a per-sample dispersion; disperse vehicle.propellant_kg instead",
                 field=field,
                 value=name,
             )

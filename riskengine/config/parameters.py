@@ -36,6 +36,10 @@ GROUPS: dict[str, type[BaseModel]] = {
 ALIASES: dict[str, str] = {"sensor_latency_s": "altimeter.acquisition_delay_s"}
 FUEL_MARGIN = "fuel_margin_pct"
 FUEL_MARGIN_RANGE = (-50.0, 1000.0)
+# The same reserve as seconds of hover at the nominal landing mass (Apollo budgeted its landing margin so:
+# ~303 kg, ~73 s); give one of the two margins, not both.
+FUEL_MARGIN_HOVER = "fuel_margin_hover_s"
+FUEL_MARGIN_HOVER_RANGE = (-300.0, 3600.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +105,11 @@ def _registry() -> dict[str, ParameterInfo]:
     out[FUEL_MARGIN] = ParameterInfo(
         FUEL_MARGIN, *FUEL_MARGIN_RANGE, "Propellant loaded above the nominal descent's need, %"
     )
+    out[FUEL_MARGIN_HOVER] = ParameterInfo(
+        FUEL_MARGIN_HOVER,
+        *FUEL_MARGIN_HOVER_RANGE,
+        "Propellant loaded above the nominal descent's need, s of hover at the nominal landing mass",
+    )
     return out
 
 
@@ -114,7 +123,7 @@ def resolve_path(name: str, field: str | None = None) -> str:
         groups = ", ".join(sorted(GROUPS))
         raise ConfigError(
             f"field '{field or name}' = {name!r} is not a known parameter; use '<group>.<field>' with group one of "
-            f"{groups} (e.g. 'navigation.gate_sigma'), or one of {sorted([*ALIASES, FUEL_MARGIN])}",
+            f"{groups} (e.g. 'navigation.gate_sigma'), or one of {sorted([*ALIASES, FUEL_MARGIN, FUEL_MARGIN_HOVER])}",
             field=field or name,
             value=name,
         )

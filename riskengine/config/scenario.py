@@ -25,7 +25,7 @@ from riskengine.config.models import (
     VehicleSpec,
     check_period_multiple,
 )
-from riskengine.config.parameters import FUEL_MARGIN, GROUPS, PARAMETERS, resolve_path
+from riskengine.config.parameters import FUEL_MARGIN, FUEL_MARGIN_HOVER, GROUPS, PARAMETERS, resolve_path
 from riskengine.config.presets import load_preset
 from riskengine.config.terrain_grid import terrain_grids
 from riskengine.core import (
@@ -41,6 +41,7 @@ from riskengine.core import (
     VehicleParams,
     simulate,
 )
+from riskengine.core.vehicle import mass_flow
 from riskengine.errors import ConfigError
 
 _PARAM_CLASSES: dict[str, type] = {
@@ -102,7 +103,8 @@ def resolved_values(
     scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None
 ) -> dict[str, float]:
     """Every scalar parameter for this scenario at ``site``: presets, then the site's guidance overrides,
-    then the scenario's overrides, then the cell's ``assignments``. ``fuel_margin_pct`` is kept as a key."""
+    then the scenario's overrides, then the cell's ``assignments``. ``fuel_margin_pct`` or
+    ``fuel_margin_hover_s`` (one of them, not both) is kept as a key."""
     site_spec = _site(site)
     values: dict[str, float] = {}
     values |= _values(load_preset("vehicles", scenario.vehicle, VehicleSpec), "vehicle")
@@ -125,6 +127,13 @@ def resolved_values(
         path = resolve_path(name, name)
         PARAMETERS[path].check(float(value), name)
         values[path] = float(value)
+    if FUEL_MARGIN in values and FUEL_MARGIN_HOVER in values:
+        raise ConfigError(
+            f"field '{FUEL_MARGIN_HOVER}' = {values[FUEL_MARGIN_HOVER]!r}: give one propellant margin, "
+            f"{FUEL_MARGIN} or {FUEL_MARGIN_HOVER}, not both ({FUEL_MARGIN} = {values[FUEL_MARGIN]!r} is also given)",
+            field=FUEL_MARGIN_HOVER,
+            value=values[FUEL_MARGIN_HOVER],
+        )
     return values
 
 
@@ -241,6 +250,7 @@ def nominal_propellant_need_kg(
     """Propellant the nominal descent (perfect knowledge, no dispersion) uses at ``site``, kg."""
     values = resolved_values(scenario, site, assignments)
     values.pop(FUEL_MARGIN, None)
+    values.pop(FUEL_MARGIN_HOVER, None)
     values |= _PERFECT_KNOWLEDGE
     used = {k: v for k, v in values.items() if not k.startswith(_UNUSED_BY_NOMINAL)}
     key = (json.dumps(used, sort_keys=True), site)
@@ -252,15 +262,36 @@ def nominal_propellant_need_kg(
 def build_params(scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None) -> Params:
     """Core :class:`Params` for ``scenario`` at ``site`` with per-cell ``assignments`` ({path or alias: value}).
 
-    ``fuel_margin_pct`` sets ``vehicle.propellant_kg = need * (1 + pct / 100)``, with the need from
-    :func:`nominal_propellant_need_kg`.
+    ``fuel_margin_pct`` sets ``vehicle.propellant_kg = need * (1 + pct / 100)``, ``fuel_margin_hover_s``
+    sets it to ``need + hover_reserve_kg(values, s)``, with the need from :func:`nominal_propellant_need_kg`.
     """
     values = resolved_values(scenario, site, assignments)
     margin = values.pop(FUEL_MARGIN, None)
-    if margin is not None:
+    hover_s = values.pop(FUEL_MARGIN_HOVER, None)
+    if margin is not None or hover_s is not None:
         need = nominal_propellant_need_kg(scenario, site, assignments)
-        values["vehicle.propellant_kg"] = need * (1.0 + margin / 100.0)
+        reserve = hover_reserve_kg(values, hover_s) if hover_s is not None else need * (margin or 0.0) / 100.0
+        values["vehicle.propellant_kg"] = need + reserve
     return _params_from_values(values, site)
+
+
+def hover_mass_flow_kgps(values: Mapping[str, float], mass_kg: float) -> float:
+    """Propellant flow that holds ``mass_kg`` in a hover at the site, ``m g / (Isp g0)``, kg/s: ``g = mu / R^2``
+    of the body, ``Isp`` the engine's at the hover throttle ``m g / max thrust`` (clipped to its range)."""
+    body = BodySpec()
+    weight_n = mass_kg * body.mu_m3ps2 / body.radius_m**2
+    fields = VehicleParams.__dataclass_fields__
+    veh = VehicleParams(**{n: jnp.asarray(values[f"vehicle.{n}"], jnp.float32) for n in fields})
+    throttle = jnp.clip(weight_n / veh.max_thrust_n, veh.min_throttle, 1.0)
+    thrust_n, mdot_kgps = mass_flow(throttle, veh)
+    return weight_n * float(mdot_kgps) / float(thrust_n)  # rescaled to m g where the throttle clips
+
+
+def hover_reserve_kg(values: Mapping[str, float], hover_s: float) -> float:
+    """Propellant for ``hover_s`` of hover at the nominal landing mass, kg: the nominal descent, loaded with
+    exactly its need, lands with none left, at ``vehicle.dry_mass_kg``. Like ``fuel_margin_pct`` it is loaded at
+    PDI; carrying it down costs some of it, so less than ``hover_s`` of hover is left at touchdown."""
+    return hover_s * hover_mass_flow_kgps(values, values["vehicle.dry_mass_kg"])
 
 
 def params_summary(params: Params) -> dict[str, float]:

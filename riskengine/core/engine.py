@@ -597,19 +597,21 @@ _vmapped = jax.vmap(
 
 
 @jax.jit
-def _simulate_blocks(params: Params, dispersion: Dispersion, key: Array, idx: Array) -> Result:
-    """``idx`` (n_blocks, block): blocks run one after another, each until its own slowest lane lands."""
-    return jax.lax.map(lambda block: _vmapped(params, dispersion, key, block), idx)
+def _simulate_block(params: Params, dispersion: Dispersion, key: Array, idx: Array) -> Result:
+    """One block of ``BLOCK_LANES`` samples (``idx``), run until its slowest lane lands. Every batch is a
+    sequence of calls of this one compiled program (see ``BLOCK_LANES``)."""
+    return _vmapped(params, dispersion, key, idx)
 
 
 # Every batch runs as whole blocks of BLOCK_LANES lanes (padded with copies of its first sample), one
 # block after another, each until its own slowest lane lands. One block shape means one compiled loop
 # body, so a sample's bits never depend on the batch it ran in: XLA's CPU backend rounds some per-lane
 # operations (square roots among them, measured) differently for different vector lengths, which with the
-# richer GN&C showed as different trajectories for the same sample in 64- and 128-lane batches. 256 lanes:
-# below ~256 each iteration's fixed cost (~60 us of kernel launches) dominates; above it the step's
-# intermediates spill out of the L2 cache.
-BLOCK_LANES = 256
+# richer GN&C showed as different trajectories for the same sample in 64- and 128-lane batches.
+# Block size measured on one core (python -m bench --quick --sizes 2e3 ..., trajectories/s): 32: 116,
+# 64: 176, 128: 172, 256: 138, 512: 73, 1024: 66. Each lane now carries a 12 x 12 covariance, so past ~128
+# lanes the state leaves the L2 cache; 64 also keeps small batches cheap and waits for fewer slow lanes.
+BLOCK_LANES = 64
 
 
 def simulate_batch(params: Params, dispersion: Dispersion, key: Array, sample_index: Array) -> Result:
@@ -619,14 +621,20 @@ def simulate_batch(params: Params, dispersion: Dispersion, key: Array, sample_in
     """
     idx = jnp.asarray(sample_index, dtype=jnp.int32)
     n = int(idx.shape[0])
-    block = BLOCK_LANES
-    padded = max(-(-n // block), 1) * block
+    blocks = max(-(-n // BLOCK_LANES), 1)
+    padded = blocks * BLOCK_LANES
     if padded != n:
         idx = jnp.concatenate(
             [idx, jnp.broadcast_to(idx[:1] if n else jnp.zeros(1, jnp.int32), (padded - n,))]
         )
-    result = _simulate_blocks(params, dispersion, key, idx.reshape(padded // block, block))
-    return jax.tree.map(lambda x: x.reshape(padded, *x.shape[2:])[:n], result)
+    # A Python loop over calls of one program, not one program over all blocks: XLA fuses a loop of one
+    # block differently from a loop of many (measured: a last-bit difference in an initial event row).
+    parts = [
+        _simulate_block(params, dispersion, key, idx[b * BLOCK_LANES : (b + 1) * BLOCK_LANES])
+        for b in range(blocks)
+    ]
+    result = jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *parts) if blocks > 1 else parts[0]
+    return jax.tree.map(lambda x: x[:n], result)
 
 
 def trace_length(params: Params, record_every: int) -> int:

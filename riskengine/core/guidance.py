@@ -12,9 +12,10 @@ Model (Klumpp, "Apollo Lunar-Descent Guidance", MIT R-695, 1971; Klumpp, Automat
   planned phase duration (``braking_time_s``, ``approach_time_s``), as Apollo's targeting did preflight.
   A dispersed lander therefore takes as long as its state needs: a lander that is slow or short of the
   site gets a shorter ``T``, not a dive towards a clock.
-* **Phases switch on state**: braking ends when its ``T`` falls below ``MIN_TIME_TO_GO_S`` or the
-  estimated height falls below the high gate (a lander corrected lower than planned goes on to the
-  approach instead of climbing back to a gate it has passed); the approach ends likewise at the low gate.
+* **Phases switch on state**: braking ends when its ``T`` falls below ``MIN_TIME_TO_GO_S``, when the
+  estimated height falls below the high gate, or when its profile needs more than full thrust while the
+  approach's can be flown (a lander corrected late and lower than it believed goes on to the approach
+  instead of fighting for a gate it can no longer meet); the approach ends likewise at the low gate.
 * **Terminal descent**: sink at ``clip(h_est / tau, final rate, max sink)`` (an exponential approach in
   the *estimated* height above the site) and null horizontal motion over the site, until touchdown is
   *sensed*; while the horizontal speed is above the terminal limit the sink is scaled down (to a hover
@@ -260,21 +261,3 @@ def limit_thrust(
     direction = jnp.where(mag > 1e-9, a_th / jnp.maximum(mag, 1e-9), up)
     # 4. Minimum throttle: a smaller command is delivered at minimum thrust in its direction.
     return jnp.maximum(mag, min_accel_mps2), direction
-
-
-def phase_name(code: int) -> str:
-    return PHASES[int(code)]
-
-
-__all__ = [
-    "APPROACH",
-    "BRAKING",
-    "MIN_TIME_TO_GO_S",
-    "PHASES",
-    "TERMINAL",
-    "GuidanceState",
-    "command_accel",
-    "limit_thrust",
-    "plan",
-    "solve_time_to_go",
-]

@@ -139,7 +139,7 @@ def iter_cells(spec: StudySpec) -> Iterator[CellRef]:
 #: ``batch_size = min(piece_size, MAX_BATCH)`` (a piece's last call is padded to it), so each worker compiles
 #: once. Kernels must give a sample the same bits at any batch size or lane (the core runs every batch as
 #: whole blocks of one shape for that, ``riskengine.core.engine.BLOCK_LANES``); the chunking-invariance tests
-#: check it. A 1024-sample call is four descent blocks.
+#: check it. A 1024-sample call is 16 descent blocks.
 MAX_BATCH = 1024
 
 

@@ -1,0 +1,113 @@
+"""Guidance: the re-solved time-to-go, the quadratic profile's closed form, and the saturation policy."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from riskengine.config import ScenarioSpec, build_params
+from riskengine.core import frames, guidance
+from riskengine.core.params import Params
+
+
+def _params() -> Params:
+    return build_params(ScenarioSpec(), "mare_frigoris", {"fuel_margin_pct": 10.0})
+
+
+def _pdi(p: Params) -> tuple[jax.Array, jax.Array]:
+    g, r = p.guidance, p.body.radius_m
+    p0, up0, along0 = frames.point_at(g.pdi_range_m, g.pdi_altitude_m, r)
+    gamma = jnp.deg2rad(g.pdi_flight_path_deg)
+    return p0, g.pdi_speed_mps * (jnp.cos(gamma) * along0 + jnp.sin(gamma) * up0)
+
+
+def test_time_to_go_from_the_plan_is_the_planned_duration():
+    p = _params()
+    g, r = p.guidance, p.body.radius_m
+    p0, v0 = _pdi(p)
+    plan = guidance.plan(g, r, p0, v0)
+    target = guidance.high_gate_target(g, r)
+    # Warm-started anywhere near it, Newton lands on the planned 700 s.
+    for guess in (650.0, 700.0, 760.0):
+        t = guidance.solve_time_to_go(plan.braking_jerk_mps3, p0, v0, *target, jnp.float32(guess))
+        assert abs(float(t) - float(g.braking_time_s)) < 0.5, (guess, float(t))
+    # A lander 20 km further out needs longer; 20 km closer, less: the clock follows the state.
+    ahead = guidance.solve_time_to_go(
+        plan.braking_jerk_mps3, p0 + jnp.array([20e3, 0, 0]), v0, *target, g.braking_time_s
+    )
+    behind = guidance.solve_time_to_go(
+        plan.braking_jerk_mps3, p0 - jnp.array([20e3, 0, 0]), v0, *target, g.braking_time_s
+    )
+    assert float(ahead) < float(g.braking_time_s) < float(behind)
+
+
+def test_quadratic_profile_meets_its_target_in_closed_form():
+    # Without gravity, flying a = 12 (r_T - r)/T^2 - 6 (v_T + v)/T + a_T re-evaluated every 0.1 s while T
+    # counts down reaches the target position and velocity (exact for the continuous law).
+    r = np.array([-5000.0, 300.0, 2000.0])
+    v = np.array([120.0, -3.0, -40.0])
+    r_t, v_t, a_t = np.array([0.0, 0.0, 100.0]), np.array([0.0, 0.0, -2.0]), np.zeros(3)
+    t_go, dt = 90.0, 0.01
+    while t_go > 0.5:
+        a = np.asarray(guidance.polynomial_accel(r, v, r_t, v_t, a_t, t_go))
+        r, v = r + v * dt + 0.5 * a * dt * dt, v + a * dt
+        t_go -= dt
+    # Finish the last half second on the final command, as the law's gains diverge at T -> 0.
+    a = np.asarray(guidance.polynomial_accel(r, v, r_t, v_t, a_t, t_go))
+    r, v = r + v * t_go + 0.5 * a * t_go**2, v + a * t_go
+    np.testing.assert_allclose(r, r_t, atol=1.0)
+    np.testing.assert_allclose(v, v_t, atol=0.1)
+
+
+def _limit(p: Params, phase: int, accel: list[float], v: list[float], height: float, distance: float = 0.0):
+    up = jnp.array([0.0, 0.0, 1.0])
+    g_est = jnp.array([0.0, 0.0, -1.62])
+    a, d = guidance.limit_thrust(
+        p.guidance,
+        jnp.int32(phase),
+        jnp.asarray(accel, jnp.float32),
+        g_est,
+        jnp.asarray(v, jnp.float32),
+        up,
+        p.body.radius_m,
+        jnp.float32(height),
+        jnp.float32(distance),
+        jnp.float32(5.0),
+        jnp.float32(1.0),
+    )
+    return float(a), np.asarray(d)
+
+
+def test_stopping_guard_puts_all_thrust_vertical_past_the_ceiling():
+    p = _params()
+    # 60 m/s down at 500 m: full thrust (5 m/s^2 against 1.62) stops in 540 m > 500 / 2: arrest now.
+    a, d = _limit(p, guidance.APPROACH, [-3.0, 0.0, -3.0], [50.0, 0.0, -60.0], 500.0)
+    assert a == 5.0 and d[2] > 0.999
+    # 10 m/s down at the same height is well inside it: the profile's command passes (no dive below
+    # g - 1 m/s^2, so the vertical thrust acceleration is at least 0.62).
+    a, d = _limit(p, guidance.APPROACH, [-3.0, 0.0, -3.0], [50.0, 0.0, -10.0], 500.0)
+    assert a * d[2] >= 1.62 - float(p.guidance.max_descent_accel_mps2) - 1e-5
+    assert d[0] < -0.5  # braking horizontally
+
+
+def test_glide_slope_raises_the_floor_far_from_the_site():
+    p = _params()
+    # 25 m/s down at 300 m is arrestable over the site, but 3 km out the 5 deg slope stands 262 m high.
+    a_over, _ = _limit(p, guidance.APPROACH, [0.0, 0.0, -1.0], [0.0, 0.0, -25.0], 300.0, 0.0)
+    a_out, d_out = _limit(p, guidance.APPROACH, [0.0, 0.0, -1.0], [0.0, 0.0, -25.0], 300.0, 3000.0)
+    assert a_over < 5.0 and a_out == 5.0 and d_out[2] > 0.999
+
+
+def test_tilt_limit_and_full_thrust_bound_every_command():
+    p = _params()
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        accel = rng.normal(0.0, 6.0, 3)
+        v = rng.normal(0.0, 40.0, 3)
+        for phase in (guidance.BRAKING, guidance.APPROACH, guidance.TERMINAL):
+            a, d = _limit(p, phase, list(accel), list(v), float(rng.uniform(50, 5000)))
+            assert 1.0 - 1e-5 <= a <= 5.0 + 1e-5
+            tilt = np.degrees(np.arccos(np.clip(d[2], -1, 1)))
+            limit = float(guidance.max_tilt_rad(p.guidance, jnp.int32(phase))) * 180 / np.pi
+            assert tilt <= limit + 1e-3, (phase, tilt, limit)
