@@ -1,13 +1,21 @@
 """The engine's step written again in plain NumPy, vectorised over trajectories: a baseline and a cross-check.
 
 Same equations as ``riskengine.core`` (read ``core/engine.py:step`` beside it): float32 throughout, the same
-RK4, sensors, navigation filter, guidance, actuation, contact interpolation, events and classification, and
-the same per-step noise (``lowbias32`` hash re-implemented on numpy ``uint32``). The inputs come from the
-engine's own functions so both start identical: each sample's dispersed parameters (``apply_dispersion``),
-initial draws (``init``) and noise seed words (``noise.lane_seed``).
+RK4, sensors (altimeter, body-frame Doppler, accelerometer scale factor and misalignment), quaternion
+attitude with its knowledge error and slew limit, the 12-state error-state Kalman filter (covariance
+propagated once per guidance period, sequential scalar updates, injection), guidance (time-to-go re-solved
+by Newton, phase switches on state, the saturation policy), throttle model, contact interpolation, events
+and classification, and the same per-step noise (``lowbias32`` hash re-implemented on numpy ``uint32``).
+The inputs come from the engine's own functions so both start identical: each sample's dispersed
+parameters (``apply_dispersion``), initial draws (``init``) and noise seed words (``noise.lane_seed``).
 
-Arrays: per-trajectory scalars ``(B,)``, vectors ``(B, 3)`` in the site frame; parameters are float32
-scalars or ``(B,)`` arrays (the dispersed ones), terrain grids ``(N,)`` shared by all trajectories.
+The engine's branches (guidance every guidance period, a measurement update while any lane has a reading,
+covariance propagation when a period completes) leave lanes without the event unchanged, so here they are
+per-lane masks (``np.where``), the work skipped when no lane needs it.
+
+Arrays: per-trajectory scalars ``(B,)``, vectors ``(B, 3)`` in the site frame, quaternions ``(B, 4)``,
+matrices ``(B, 3, 3)``, covariances ``(B, 12, 12)``; parameters are float32 scalars or ``(B,)`` arrays (the
+dispersed ones), terrain grids ``(N,)`` shared by all trajectories.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from scipy.special import erfinv
 
 from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
-from riskengine.core.engine import LONG_STEP_LOOKAHEAD_S, _keys
+from riskengine.core.engine import _keys
 from riskengine.core.events import EVENTS, Event
 from riskengine.core.noise import lane_seed
 from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
@@ -31,9 +39,19 @@ from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
 F = np.float32
 A = np.ndarray
 _M1, _M2 = np.uint32(0x7FEB352D), np.uint32(0x846CA68B)
-_N_NOISE = 8
+# Uniforms per step: accelerometer (3), Doppler (3), altimeter noise, altimeter dropout, gyro (3), TRN (2).
+_N_NOISE = 13
 _MIN_TIME_TO_GO_S = 4.0
+_NEWTON_ITERATIONS = 3
+_FAR_ROOT_FACTOR, _FAR_ROOT_SLACK_S = 2.0, 20.0
+_TILT_SINK_ARREST_S = 10.0
 _BRAKING, _APPROACH, _TERMINAL = 0, 1, 2
+_MILLI = 1e-3  # the filter carries attitude (rad) and accelerometer bias (m/s^2) in milli-units
+_PPM = 1e-6
+_DPH_TO_RADPS = float(np.pi / 180.0 / 3600.0)
+_DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S = float(np.pi / 180.0 / 60.0)
+_E_Y = np.array([0, 1, 0], F)
+_E_Z = np.array([0, 0, 1], F)
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -99,7 +117,7 @@ def inputs_from_engine(params: Params, dispersion: Dispersion, key: jax.Array, s
 
 # ------------------------------------------------------------------------------------- small vector helpers
 def _c(x: Any) -> Any:
-    """Column view of a (B,) array (or a scalar) to scale (B, 3) vectors."""
+    """Column view of a (B,) array (or a scalar) to scale (B, n) vectors."""
     return np.asarray(x)[..., None]
 
 
@@ -111,9 +129,39 @@ def _norm(a: A) -> A:
     return np.sqrt(_dot(a, a))
 
 
+def _unit(a: A) -> A:
+    return a / _c(_norm(a))
+
+
 def _vec(x: Any, y: Any, z: Any) -> A:
-    x, y, z = np.broadcast_arrays(F(0) + x, F(0) + y, F(0) + z)
-    return np.stack([x, y, z], axis=-1).astype(F)
+    out = np.empty((*np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z)), 3), F)
+    out[..., 0], out[..., 1], out[..., 2] = x, y, z
+    return out
+
+
+def _cross(a: A, b: A) -> A:
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return _vec(a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0)
+
+
+def _mv(m: A, v: A) -> A:
+    """``m @ v`` per lane: (B, n, k) by (B, k)."""
+    return (m * v[..., None, :]).sum(axis=-1)
+
+
+def _mtv(m: A, v: A) -> A:
+    """``m.T @ v`` per lane: (B, k, n) by (B, k)."""
+    return (m * v[..., :, None]).sum(axis=-2)
+
+
+def _skew(v: A) -> A:
+    """(B, 3, 3) cross-product matrices."""
+    zero = np.zeros_like(v[..., 0])
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    return np.stack(
+        [np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1), np.stack([-y, x, zero], -1)], axis=-2
+    )
 
 
 # --------------------------------------------------------------------------------------------- noise
@@ -126,7 +174,7 @@ def _mix(x: A) -> A:
 
 
 def uniforms(seed: A, step: Any) -> A:
-    """(B, 8) float32 uniforms on (0, 1) for ``step`` (one per lane, or shared): ``riskengine.core.noise.uniforms``
+    """(B, 13) float32 uniforms on (0, 1) for ``step`` (one per lane, or shared): ``riskengine.core.noise.uniforms``
     in numpy."""
     step = np.asarray(step).astype(np.uint32)[..., None]
     counter = step * np.uint32(_N_NOISE) + np.arange(_N_NOISE, dtype=np.uint32)
@@ -144,29 +192,40 @@ def _gaussian(u: A) -> A:
 
 # ------------------------------------------------------------------------------------ frames and terrain
 def _height(p: A, r: Any) -> A:
-    q = p + _c(r) * np.array([0, 0, 1], F)
+    q = p + _c(r) * _E_Z
     return (_dot(p, p) + F(2.0) * r * p[..., 2]) / (_norm(q) + r)
 
 
 def _up(p: A, r: Any) -> A:
-    q = p + _c(r) * np.array([0, 0, 1], F)
-    return q / _c(_norm(q))
+    return _unit(p + _c(r) * _E_Z)
 
 
 def _along(up: A) -> A:
-    along = _vec(up[..., 2], 0.0, -up[..., 0])  # cross(e_y, up)
-    return along / _c(_norm(along))
+    return _unit(_cross(np.broadcast_to(_E_Y, up.shape), up))
 
 
 def _downrange(p: A, r: Any) -> A:
-    return r * np.arctan2(p[..., 0], r + p[..., 2])
+    return r * _arctan(p[..., 0] / (r + p[..., 2]))
+
+
+def _arctan(t: A) -> A:
+    """The float32 arctangent the engine's downrange uses (Cephes ``atanf``, ``frames.arctan``): numpy's
+    ``arctan2`` differs from it by an ulp in a third of the downranges, 0.03-0.125 m at the grid's range."""
+    a = np.abs(t)
+    big, mid = a > F(2.414213562373095), a > F(0.41421356237309503)  # tan(3 pi / 8), tan(pi / 8)
+    x = np.where(big, F(-1) / np.maximum(a, F(1)), np.where(mid, (a - F(1)) / (a + F(1)), a))
+    offset = np.where(big, F(np.pi / 2), np.where(mid, F(np.pi / 4), F(0)))
+    z = x * x
+    poly = (((F(8.05374449538e-2) * z - F(1.38776856032e-1)) * z + F(1.99777106478e-1)) * z
+            - F(3.33329491539e-1)) * z  # fmt: skip
+    return np.sign(t) * (offset + (poly * x + x))
 
 
 def _point_at(range_m: Any, height_m: Any, r: Any) -> tuple[A, A, A]:
     theta = -range_m / r
     up = _vec(np.sin(theta), 0.0, np.cos(theta))
     along = _vec(np.cos(theta), 0.0, -np.sin(theta))
-    p = _c(r + height_m) * up - _c(r) * np.array([0, 0, 1], F)
+    p = _c(r + height_m) * up - _c(r) * _E_Z
     return p, up, along
 
 
@@ -178,17 +237,19 @@ def _lookup(values: A, start: Any, step: Any, s: A) -> tuple[A, A]:
     return z0 + f * (z1 - z0), (z1 - z0) / step
 
 
-def _true_elev(t: Any, s: A) -> tuple[A, A]:
-    return _lookup(t.elevation_m, t.grid_start_m, t.grid_step_m, s)
-
-
-def _map_elev(t: Any, s: A) -> A:
-    base = _lookup(t.map_base_m, t.grid_start_m, t.grid_step_m, s - t.map_shift_m)[0]
-    return t.map_fidelity * base + t.map_offset_m
+def _heights(prm: Any, p: A, p_est: A) -> tuple[A, A, A, A]:
+    """(true height above true terrain, its gradient, estimated height above the map, the map's gradient)."""
+    t, r = prm.terrain, prm.body.radius_m
+    elev, grad = _lookup(t.elevation_m, t.grid_start_m, t.grid_step_m, _downrange(p, r))
+    base, base_grad = _lookup(
+        t.map_base_m, t.grid_start_m, t.grid_step_m, _downrange(p_est, r) - t.map_shift_m
+    )
+    map_elev = t.map_fidelity * base + t.map_offset_m
+    return _height(p, r) - elev, grad, _height(p_est, r) - map_elev, t.map_fidelity * base_grad
 
 
 def _gravity(p: A, body: Any) -> A:
-    q = p + _c(body.radius_m) * np.array([0, 0, 1], F)
+    q = p + _c(body.radius_m) * _E_Z
     r2 = _dot(q, q)
     return -_c(body.mu_m3ps2) * q / _c(r2 * np.sqrt(r2))
 
@@ -199,7 +260,7 @@ def _rk4(p: A, v: A, m: A, force: A, mdot: A, extra: Any, body: Any, dt: Any) ->
 
     half = F(0.5) * dt
     m_mid, m_end = m - mdot * half, m - mdot * dt
-    h, d, sixth = _c(half), _c(dt), _c(dt / F(6.0))  # dt: one per lane (long steps) or shared
+    h, d, sixth = _c(half), _c(dt), _c(dt / F(6.0))
     a1 = accel(p, m)
     v2 = v + h * a1
     a2 = accel(p + h * v, m_mid)
@@ -215,65 +276,229 @@ def _period_steps(period_s: Any, dt: Any) -> Any:
     return np.maximum(np.round(period_s / dt), 1.0).astype(np.int32)
 
 
+# --------------------------------------------------------------------------------------------- attitude
+def _dcm(q: A) -> A:
+    """(B, 3, 3) body-to-site rotation of unit quaternions (w, x, y, z); columns are the body axes."""
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    rows = (
+        (1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)),
+        (2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)),
+        (2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)),
+    )
+    return np.stack([np.stack(row, axis=-1) for row in rows], axis=-2).astype(F)
+
+
+def _quat(w: A, v: A) -> A:
+    return np.concatenate([w[:, None], v], axis=1)
+
+
+def _qmul(a: A, b: A) -> A:
+    aw, av, bw, bv = a[:, 0], a[:, 1:], b[:, 0], b[:, 1:]
+    return _quat(aw * bw - _dot(av, bv), _c(aw) * bv + _c(bw) * av + _cross(av, bv))
+
+
+def _body_axis(c: A, x: Any, y: Any) -> A:
+    """Unit site-frame direction of the body vector (x, y, 1)."""
+    return _unit(_mv(c, _vec(x, y, 1.0)))
+
+
+def _slew(q: A, axis_est: A, target: A, cos_max: Any) -> A:
+    """Rotate ``q`` by the smallest rotation taking ``axis_est`` towards ``target``, at most acos(cos_max)."""
+    cos_a = np.clip(_dot(axis_est, target), F(-1), F(1))
+    cross = _cross(axis_est, target)
+    k = cross / _c(np.maximum(_norm(cross), F(1e-12)))
+    full = _quat(F(1) + cos_a, cross)
+    c_half = np.sqrt(np.maximum(F(0.5) * (F(1) + cos_max), F(0)))
+    s_half = np.sqrt(np.maximum(F(0.5) * (F(1) - cos_max), F(0)))
+    limited = _quat(np.broadcast_to(c_half, cos_a.shape).astype(F), _c(s_half) * k)
+    rot = _unit(np.where(_c(cos_a >= cos_max), full, limited))
+    return _unit(_qmul(rot, q))
+
+
+# ------------------------------------------------------------------------------------------- navigation
+@dataclass(frozen=True)
+class _Filter:
+    cov: A  # (B, 12, 12) error state: position, velocity, attitude (mrad, site), accel bias (mm/s^2, body)
+    x: A  # (B, 12) correction accumulated by this step's updates
+    nis_sum: A
+    nis_count: A
+
+
+def _update(f: _Filter, ph: A, h_x: A, hph: A, innovation: A, variance: Any, weight: A) -> _Filter:
+    """Sequential scalar update ``y = h dx + noise`` with weight 0 or 1 per lane (``P h`` given)."""
+    s = hph + variance
+    y = innovation - h_x
+    w = weight / s
+    return _Filter(
+        cov=f.cov - w[:, None, None] * (ph[:, :, None] * ph[:, None, :]),
+        x=f.x + _c(w * y) * ph,
+        nis_sum=f.nis_sum + weight * y * y / s,
+        nis_count=f.nis_count + (weight > 0).astype(np.int32),
+    )
+
+
+def _position_update(f: _Filter, d: A, innovation: A, variance: Any, weight: A) -> _Filter:
+    """Scalar update with a row ``d`` (B, 3) on position; ``innovation`` measured minus predicted."""
+    ph = _mv(f.cov[:, :, 0:3], d)
+    return _update(f, ph, _dot(d, f.x[:, 0:3]), _dot(d, ph[:, 0:3]), innovation, variance, weight)
+
+
+def _propagate(cov: A, prm: Any, c_est: A, f_site: A, dt: A) -> A:
+    """Covariance over ``dt`` (B,) with specific force ``f_site`` and estimated attitude ``c_est``."""
+    nav, imu = prm.navigation, prm.imu
+    a = np.concatenate([-_skew(f_site), -c_est], axis=2) * F(_MILLI)  # (B, 3, 6): d(dv)/d(eps, db)
+    d, half = dt[:, None, None], (F(0.5) * dt * dt)[:, None, None]
+    eb = cov[:, 6:12]
+    dv_rows = a @ eb
+    m = np.concatenate(
+        [cov[:, 0:3] + d * cov[:, 3:6] + half * dv_rows, cov[:, 3:6] + d * dv_rows, eb], axis=1
+    )
+    dv_cols = m[:, :, 6:12] @ np.swapaxes(a, 1, 2)
+    cov = np.concatenate(
+        [m[:, :, 0:3] + d * m[:, :, 3:6] + half * dv_cols, m[:, :, 3:6] + d * dv_cols, m[:, :, 6:12]], axis=2
+    )
+    q_acc = imu.velocity_random_walk_mps_per_sqrt_s**2 + nav.process_accel_sigma_mps2**2
+    arw = imu.gyro_angle_random_walk_deg_per_sqrt_h * _DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S
+    drift = nav.assumed_gyro_bias_dph * _DPH_TO_RADPS * dt
+    q_att = (arw**2 * dt + drift**2) / (_MILLI * _MILLI)
+    i3 = np.arange(3)
+    cov[:, i3, i3] += _c(q_acc * dt**3 / 3.0)
+    cov[:, i3, i3 + 3] += _c(q_acc * dt**2 / 2.0)
+    cov[:, i3 + 3, i3] += _c(q_acc * dt**2 / 2.0)
+    cov[:, i3 + 3, i3 + 3] += _c(q_acc * dt)
+    cov[:, i3 + 6, i3 + 6] += _c(q_att)
+    return F(0.5) * (cov + np.swapaxes(cov, 1, 2))
+
+
+def _initial_covariance(nav: Any, b: int) -> A:
+    h, vh = nav.assumed_horizontal_position_sigma_m, nav.assumed_horizontal_velocity_sigma_mps
+    att = np.deg2rad(nav.assumed_attitude_sigma_deg) / _MILLI
+    bias = nav.assumed_accel_bias_sigma_mps2 / _MILLI
+    sig = (
+        [h, h, nav.assumed_altitude_sigma_m, vh, vh, nav.assumed_vertical_velocity_sigma_mps]
+        + [att] * 3
+        + [bias] * 3
+    )
+    diag = np.stack(np.broadcast_arrays(*[np.zeros(b, F) + F(0) + s for s in sig]), axis=-1).astype(F)
+    cov = np.zeros((b, 12, 12), F)
+    cov[:, np.arange(12), np.arange(12)] = diag * diag
+    return cov
+
+
 # --------------------------------------------------------------------------------------------- guidance
-def _phase(g: Any, t: Any) -> Any:
-    return np.where(t < g.braking_time_s, _BRAKING,
-                    np.where(t < g.braking_time_s + g.approach_time_s, _APPROACH, _TERMINAL))  # fmt: skip
+def _high_gate(g: Any, r: Any) -> tuple[A, A, A]:
+    p, up, along = _point_at(g.high_gate_range_m, g.high_gate_altitude_m, r)
+    v = _c(g.high_gate_horizontal_speed_mps) * along + _c(g.high_gate_vertical_speed_mps) * up
+    a = _c(g.high_gate_horizontal_accel_mps2) * along + _c(g.high_gate_vertical_accel_mps2) * up
+    return p, v, a
 
 
-def _command_accel(g: Any, r_m: Any, t: Any, r: A, v: A) -> A:
-    phase = _phase(g, t)
-    height = _height(r, r_m)
-    hg_p, hg_up, hg_along = _point_at(g.high_gate_range_m, np.minimum(g.high_gate_altitude_m, height), r_m)
-    hg_v = _c(g.high_gate_horizontal_speed_mps) * hg_along + _c(g.high_gate_vertical_speed_mps) * hg_up
-    hg_a = _c(g.high_gate_horizontal_accel_mps2) * hg_along + _c(g.high_gate_vertical_accel_mps2) * hg_up
-    lg_p = _vec(0.0, 0.0, g.low_gate_altitude_m)
-    lg_v = _vec(0.0, 0.0, g.low_gate_vertical_speed_mps)
-    braking = _c(phase == _BRAKING)
-    end = np.where(phase == _BRAKING, g.braking_time_s, g.braking_time_s + g.approach_time_s)
-    t_go = _c(np.maximum(end - t, F(_MIN_TIME_TO_GO_S)))
-    r_t, v_t = np.where(braking, hg_p, lg_p), np.where(braking, hg_v, lg_v)
-    a_t = np.where(braking, hg_a, F(0))
-    poly = F(12.0) * (r_t - r) / t_go**2 - F(6.0) * (v_t + v) / t_go + a_t
-    # Terminal descent: velocity hold towards a height-scheduled sink rate over the site.
-    up = _up(r, r_m)
+def _low_gate(g: Any) -> tuple[A, A, A]:
+    return _vec(0.0, 0.0, g.low_gate_altitude_m), _vec(0.0, 0.0, g.low_gate_vertical_speed_mps), _vec(0, 0, 0)
+
+
+def _jerk(r: A, v: A, r_t: A, v_t: A, a_t: A, t: Any) -> A:
+    """Downrange jerk at the target of the quadratic profile from (r, v) over ``t``."""
+    return (F(6) * a_t[..., 0] * t * t - (F(18) * v_t[..., 0] + F(6) * v[..., 0]) * t
+            - F(24) * (r[..., 0] - r_t[..., 0])) / (t * t * t)  # fmt: skip
+
+
+def _profile(jerk: A, r: A, v: A, target: tuple[A, A, A], guess: A) -> tuple[A, A]:
+    """(time-to-go by Newton on the jerk condition, the quadratic profile's total acceleration)."""
+    r_t, v_t, a_t = target
+    guess = np.maximum(guess, F(_MIN_TIME_TO_GO_S))
+    c3, c2 = jerk, F(-6) * a_t[..., 0]
+    c1 = F(18) * v_t[..., 0] + F(6) * v[..., 0]
+    c0 = F(24) * (r[..., 0] - r_t[..., 0])
+    t = np.maximum(guess, F(_MIN_TIME_TO_GO_S))
+    for _ in range(_NEWTON_ITERATIONS):
+        f = ((c3 * t + c2) * t + c1) * t + c0
+        df = (F(3) * c3 * t + F(2) * c2) * t + c1
+        t = t - f / np.where(np.abs(df) > 1e-6, df, F(1e-6))
+    near = t <= F(_FAR_ROOT_FACTOR) * guess + F(_FAR_ROOT_SLACK_S)  # the other branch of the cubic: rejected
+    t = np.maximum(np.where(np.isfinite(t) & (t > 0) & near, t, guess), F(_MIN_TIME_TO_GO_S))
+    tc = _c(t)
+    return t, F(12) * (r_t - r) / tc**2 - F(6) * (v_t + v) / tc + a_t
+
+
+def _terminal(g: Any, r: A, v: A, up: A, height: A) -> A:
     r_h = r - _c(_dot(r, up)) * up
     v_ref_h = -_c(g.terminal_position_gain_per_s) * r_h
-    speed = _norm(v_ref_h)
-    v_ref_h = v_ref_h * _c(
-        np.minimum(F(1.0), g.terminal_max_horizontal_speed_mps / np.maximum(speed, F(1e-6)))
-    )
+    scale = np.minimum(F(1), g.terminal_max_horizontal_speed_mps / np.maximum(_norm(v_ref_h), F(1e-6)))
+    v_ref_h = v_ref_h * _c(scale)
     sink = np.clip(height / g.terminal_time_constant_s, g.terminal_descent_rate_mps, g.terminal_max_sink_mps)
-    term = _c(g.terminal_velocity_gain_per_s) * (v_ref_h - _c(sink) * up - v)
-    return np.where(_c(phase == _TERMINAL), term, poly)
+    v_h = _norm(v - _c(_dot(v, up)) * up)
+    limit = np.maximum(g.terminal_max_horizontal_speed_mps, F(0.1))
+    sink = sink * np.clip((F(2) * limit - v_h) / limit, F(0), F(1))
+    return _c(g.terminal_velocity_gain_per_s) * (v_ref_h - _c(sink) * up - v)
 
 
-def _thrust_command(a_cmd: A, g_est: A, mass: A, up: A) -> tuple[A, A]:
-    a = a_cmd - g_est
-    a = a - _c(np.minimum(_dot(a, up), F(0))) * up
-    mag = _norm(a)
-    direction = np.where(_c(mag > 1e-6), a / _c(np.maximum(mag, F(1e-6))), up)
-    return mass * mag, direction
+def _guidance(g: Any, r_m: Any, s: TwinState, p: A, v: A, g_est: A, up: A, max_accel: A) -> tuple[A, A, A]:
+    """One guidance cycle on the estimate: (phase, time-to-go, total acceleration command)."""
+    height = _height(p, r_m)
+    braking = s.phase == _BRAKING
+    t_b, poly_b = _profile(s.jerk_braking, p, v, _high_gate(g, r_m), s.t_go - g.guidance_period_s)
+    t_a, poly_a = _profile(s.jerk_approach, p, v, _low_gate(g),
+                           np.where(braking, g.approach_time_s, s.t_go - g.guidance_period_s))  # fmt: skip
+    fits_b = _norm(poly_b - g_est) <= max_accel
+    fits_a = _norm(poly_a - g_est) <= max_accel
+    to_approach = braking & (
+        (t_b <= _MIN_TIME_TO_GO_S) | (height <= g.high_gate_altitude_m) | (~fits_b & fits_a)
+    )
+    to_terminal = (s.phase == _APPROACH) & ((t_a <= _MIN_TIME_TO_GO_S) | (height <= g.low_gate_altitude_m))
+    phase = np.where(to_approach, _APPROACH, np.where(to_terminal, _TERMINAL, s.phase)).astype(np.int32)
+    t_go = np.where(phase == _BRAKING, t_b, np.where(phase == _APPROACH, t_a, F(0))).astype(F)
+    term = _terminal(g, p, v, up, height)
+    accel = np.where(_c(phase == _BRAKING), poly_b, np.where(_c(phase == _APPROACH), poly_a, term))
+    return phase, t_go, accel
+
+
+def _saturate(g: Any, phase: A, a_cmd: A, g_est: A, v: A, up: A, r_m: Any, h_map: A, dist: A,
+              a_max: A, a_min: A) -> tuple[A, A]:  # fmt: skip
+    """``guidance.limit_thrust``: no dive, stopping guard over the glide slope, horizontal within the tilt
+    limit, then the rest of the vertical; returns (thrust acceleration, direction)."""
+    a_th = a_cmd - g_est
+    a_v = _dot(a_th, up)
+    a_h = a_th - _c(a_v) * up
+    g_loc = -_dot(g_est, up)
+    v_z = _dot(v, up)
+    v_h2 = np.maximum(_dot(v, v) - v_z * v_z, F(0))
+    g_eff = g_loc - v_h2 / (r_m + np.maximum(h_map, F(0)))
+    tilt_deg = np.where(phase == _BRAKING, g.braking_max_tilt_deg,
+                        np.where(phase == _APPROACH, g.approach_max_tilt_deg, g.terminal_max_tilt_deg))  # fmt: skip
+    tan_tilt = np.tan(np.deg2rad(tilt_deg.astype(F)))
+    sink = -v_z
+    arrest = np.maximum(a_max - g_loc, F(1e-3))
+    usable = np.maximum(h_map - np.tan(np.deg2rad(g.min_glide_slope_deg)) * dist, F(0))
+    ceiling2 = F(2) * arrest * usable / g.stopping_margin + g.terminal_descent_rate_mps**2
+    guard = (sink > 0) & (sink * sink > ceiling2)
+    a_v_safe = np.clip(
+        np.where(guard, a_max, np.maximum(g_eff - g.max_descent_accel_mps2, F(0))), F(0), a_max
+    )
+    h_mag = _norm(a_h)
+    h_want = np.minimum(h_mag, np.sqrt(np.maximum(a_max * a_max - a_v_safe * a_v_safe, F(0))))
+    lift_cap = np.maximum(g_eff + np.maximum(sink, F(0)) / F(_TILT_SINK_ARREST_S), a_v_safe)
+    a_v_tilt = np.minimum(h_want / tan_tilt, lift_cap)
+    v_room = np.sqrt(np.maximum(a_max * a_max - h_want * h_want, F(0)))
+    a_v = np.clip(np.maximum(np.maximum(a_v_safe, a_v_tilt), np.minimum(a_v, v_room)), F(0), a_max)
+    h_allowed = np.minimum(np.sqrt(np.maximum(a_max * a_max - a_v * a_v, F(0))), a_v * tan_tilt)
+    a_h = a_h * _c(np.minimum(F(1), h_allowed / np.maximum(h_mag, F(1e-9))))
+    a_th = _c(a_v) * up + a_h
+    mag = _norm(a_th)
+    direction = np.where(_c(mag > 1e-9), a_th / _c(np.maximum(mag, F(1e-9))), up)
+    return np.maximum(mag, a_min), direction
 
 
 # --------------------------------------------------------------------------------------------- vehicle
-def _slew(cur: A, target: A, max_angle: Any) -> A:
-    cos_a = np.clip(_dot(cur, target), F(-1), F(1))
-    angle = np.arccos(cos_a)
-    ortho = target - _c(cos_a) * cur
-    ortho = ortho / _c(np.maximum(_norm(ortho), F(1e-12)))
-    st = np.minimum(angle, max_angle)
-    turned = _c(np.cos(st)) * cur + _c(np.sin(st)) * ortho
-    return np.where(_c(angle <= max_angle), target, turned / _c(_norm(turned)))
-
-
-def _pointing_bias(d: A, veh: Any) -> A:
-    bx, by = np.deg2rad(veh.pointing_bias_x_deg), np.deg2rad(veh.pointing_bias_y_deg)
-    cross = _vec(
-        by * d[..., 2], -bx * d[..., 2], bx * d[..., 1] - by * d[..., 0]
-    )  # omega x d, omega=(bx,by,0)
-    biased = d + cross
-    return biased / _c(_norm(biased))
+def _throttle_setting(force: A, veh: Any) -> A:
+    cmd = np.clip(force / veh.max_thrust_n, veh.min_throttle, F(1))
+    lo, hi = veh.throttle_band_low, veh.throttle_band_high
+    in_band = (hi > lo) & (cmd > lo) & (cmd < hi)
+    cmd = np.where(in_band, np.where(cmd >= F(0.5) * (lo + hi), hi, lo), cmd)
+    n = veh.throttle_levels
+    step = (F(1) - veh.min_throttle) / np.maximum(n - F(1), F(1))
+    quantised = veh.min_throttle + np.round((cmd - veh.min_throttle) / step) * step
+    return np.where(n >= 2, quantised, cmd).astype(F)
 
 
 def _mass_flow(throttle: A, veh: Any) -> tuple[A, A]:
@@ -289,190 +514,274 @@ def _mass_flow(throttle: A, veh: Any) -> tuple[A, A]:
 class TwinState:
     """Dynamic state of B descents (``riskengine.core.state.State`` with a leading batch axis)."""
 
-    step: A  # (B,) int32: each lane's step count in units of dt_s (long steps advance it by several)
-    p: A
+    step: A  # (B,) int32, time in units of dt_s
+    integration_steps: A  # (B,) int32, steps taken while not done
+    p: A  # (B, 3) true position, site frame
     v: A
     prop: A
+    q: A  # (B, 4) true body-to-site quaternion (w, x, y, z)
+    throttle: A  # delivered throttle
     p_est: A
     v_est: A
-    p_hh: A
-    p_hv: A
-    p_vv: A
-    consecutive: A
-    rejections: A
-    failed: A
-    thrust_dir: A
+    knowledge: A  # (B, 3) attitude-knowledge error, body axes, rad: C_est = C (I + [e x])
+    cov: A  # (B, 12, 12) filter covariance
+    bias_est: A  # (B, 3) accelerometer bias navigation subtracts, body axes
+    consecutive: A  # int32
+    rejections: A  # int32
+    failed: A  # bool
+    nis_sum: A
+    nis_count: A  # int32
+    pending_dt: A  # time since the covariance was last propagated
+    pending_dv: A  # (B, 3) integral of the estimated specific force over it
+    phase: A  # int32 guidance phase
+    t_go: A
+    jerk_braking: A  # downrange jerk targets, planned preflight
+    jerk_approach: A
     cmd_dir: A
     cmd_throttle: A
+    h_true: A  # heights at the current positions (true above terrain, estimated above the map)
+    h_grad: A
+    h_est: A
+    h_map_grad: A
     t_in_range: A
     ran_dry: A
     done: A
-    td_p: A
+    td_p: A  # touchdown record (interpolated at contact, frozen once done)
     td_v: A
     td_t: A
     td_prop: A
+    td_h_est: A
+    td_axis: A
     td_ran_dry: A
+    td_contact: A
     events: A  # (B, n_events, 5)
-
-
-def _event_row(prm: Any, t: Any, p: A, v: A, p_est: A, prop: A) -> A:
-    r = prm.body.radius_m
-    true_alt = _height(p, r) - _true_elev(prm.terrain, _downrange(p, r))[0]
-    est_alt = _height(p_est, r) - _map_elev(prm.terrain, _downrange(p_est, r))
-    vz = _dot(v, _up(p, r))
-    return np.stack(np.broadcast_arrays(F(0) + t, true_alt, est_alt, vz, prop), axis=-1).astype(F)
 
 
 def initial_state(inp: Inputs) -> TwinState:
     """``riskengine.core.engine.init`` for B samples."""
     prm, b = inp.params, inp.seed.shape[0]
-    g, nav, r = prm.guidance, prm.navigation, prm.body.radius_m
+    g, nav, veh, r = prm.guidance, prm.navigation, prm.vehicle, prm.body.radius_m
     p0, up0, along0 = _point_at(g.pdi_range_m, g.pdi_altitude_m, r)
     gamma = np.deg2rad(g.pdi_flight_path_deg)
     v0 = _c(g.pdi_speed_mps) * (_c(np.cos(gamma)) * along0 + _c(np.sin(gamma)) * up0)
-    p_est = (p0 + _c(nav.initial_downrange_error_m) * along0 + _c(nav.initial_crossrange_error_m)
-             * np.array([0, 1, 0], F) + _c(nav.initial_altitude_error_m) * up0)  # fmt: skip
+    p_est = (p0 + _c(nav.initial_downrange_error_m) * along0 + _c(nav.initial_crossrange_error_m) * _E_Y
+             + _c(nav.initial_altitude_error_m) * up0)  # fmt: skip
     v_est = (v0 + _c(nav.initial_horizontal_velocity_error_mps) * along0
              + _c(nav.initial_vertical_velocity_error_mps) * up0)  # fmt: skip
     p0, v0, p_est, v_est = (np.broadcast_to(x, (b, 3)).astype(F) for x in (p0, v0, p_est, v_est))
-    prop = np.full(b, prm.vehicle.propellant_kg, F) if np.ndim(prm.vehicle.propellant_kg) == 0 else (
-        np.asarray(prm.vehicle.propellant_kg, F).copy())  # fmt: skip
-    events = np.full((b, len(EVENTS), 5), np.nan, F)
-    events[:, Event.POWERED_DESCENT_START] = _event_row(prm, 0.0, p0, v0, p_est, prop)
-    retro = -v0 / _c(_norm(v0))
     zeros_b = np.zeros(b, F)
+    prop = zeros_b + veh.propellant_kg
+    h_true, h_grad, h_est, h_map_grad = _heights(prm, p0, p_est)
+    events = np.full((b, len(EVENTS), 5), np.nan, F)
+    events[:, Event.POWERED_DESCENT_START] = np.stack(
+        [zeros_b, h_true, h_est, _dot(v0, _up(p0, r)), prop], -1
+    )
+    retro = -v0 / _c(_norm(v0))
+    ez = np.broadcast_to(_E_Z, (b, 3))
+    q0 = _unit(_quat(F(1) + _dot(ez, retro), _cross(ez, retro)))  # smallest rotation taking body z to retro
+    knowledge = np.deg2rad(_vec(nav.initial_attitude_error_x_deg, nav.initial_attitude_error_y_deg,
+                                nav.initial_attitude_error_z_deg))  # fmt: skip
+    hg = _high_gate(g, r)
+    lg = _low_gate(g)
+    ints, bools = np.zeros(b, np.int32), np.zeros(b, bool)
     return TwinState(
-        step=np.zeros(b, np.int32), p=p0, v=v0, prop=prop, p_est=p_est, v_est=v_est,
-        p_hh=zeros_b + nav.assumed_altitude_sigma_m**2, p_hv=zeros_b.copy(),
-        p_vv=zeros_b + nav.assumed_vertical_velocity_sigma_mps**2,
-        consecutive=np.zeros(b, np.int32), rejections=np.zeros(b, np.int32), failed=np.zeros(b, bool),
-        thrust_dir=retro, cmd_dir=retro, cmd_throttle=zeros_b + prm.vehicle.min_throttle,
-        t_in_range=np.full(b, np.inf, F), ran_dry=np.zeros(b, bool), done=np.zeros(b, bool),
-        td_p=p0, td_v=v0, td_t=zeros_b.copy(), td_prop=prop, td_ran_dry=np.zeros(b, bool), events=events,
+        step=ints, integration_steps=ints, p=p0, v=v0, prop=prop, q=q0, throttle=zeros_b + veh.min_throttle,
+        p_est=p_est, v_est=v_est, knowledge=np.broadcast_to(knowledge, (b, 3)).astype(F),
+        cov=_initial_covariance(nav, b), bias_est=np.zeros((b, 3), F), consecutive=ints, rejections=ints,
+        failed=bools, nis_sum=zeros_b, nis_count=ints, pending_dt=zeros_b, pending_dv=np.zeros((b, 3), F),
+        phase=ints + _BRAKING, t_go=zeros_b + g.braking_time_s,
+        jerk_braking=zeros_b + _jerk(p0, v0, *hg, g.braking_time_s),
+        jerk_approach=zeros_b + _jerk(hg[0], hg[1], *lg, g.approach_time_s),
+        cmd_dir=retro, cmd_throttle=zeros_b + veh.min_throttle,
+        h_true=h_true, h_grad=h_grad, h_est=h_est, h_map_grad=h_map_grad,
+        t_in_range=np.full(b, np.inf, F), ran_dry=bools, done=bools,
+        td_p=p0, td_v=v0, td_t=zeros_b, td_prop=prop, td_h_est=h_est, td_axis=retro, td_ran_dry=bools,
+        td_contact=bools, events=events,
     )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------- step
 def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     """``riskengine.core.engine.step`` for B trajectories at once."""
-    body, veh, alt, nav, ter = prm.body, prm.vehicle, prm.altimeter, prm.navigation, prm.terrain
-    fine_dt, r = prm.sim.dt_s, body.radius_m
-    t = (s.step * fine_dt).astype(F)
+    body, veh, alt, nav, imu, g = prm.body, prm.vehicle, prm.altimeter, prm.navigation, prm.imu, prm.guidance
+    dt, r = prm.sim.dt_s, body.radius_m
+    t = s.step.astype(F) * dt
     u = uniforms(seed, s.step)
-    z_imu, z_doppler = _centred(u[:, 0:3]), _centred(u[:, 3:6])
-    p, v, p_est, v_est = s.p, s.v, s.p_est, s.v_est
+    n_guidance = _period_steps(g.guidance_period_s, dt)
+    flying = ~s.done
+    c_true = _dcm(s.q)
+    c_est = c_true + c_true @ _skew(s.knowledge)
 
-    # Altimeter: truth seen through the sensor model.
-    elev, grad = _true_elev(ter, _downrange(p, r))
-    up = _up(p, r)
-    true_alt = _height(p, r) - elev
-    alt_rate = _dot(v, up) - grad * _dot(v, _along(up))
-    # Long steps (engine._long_step): a guidance period at once while out of the altimeter's reach.
-    n_g = _period_steps(prm.guidance.guidance_period_s, fine_dt)
-    long = ((prm.sim.long_braking_steps > 0) & (s.step % n_g == 0)
-            & (t + F(n_g) * fine_dt <= prm.guidance.braking_time_s)
-            & (true_alt + F(LONG_STEP_LOOKAHEAD_S) * np.minimum(alt_rate, F(0)) > alt.max_range_m) & ~s.done)  # fmt: skip
-    n_steps = np.where(long, n_g, 1).astype(np.int32)
-    dt = (n_steps * fine_dt).astype(F)
-    in_range = true_alt <= alt.max_range_m
+    # Sensing: the truth through the instruments' error models.
+    up = _up(s.p, r)
+    alt_rate = _dot(s.v, up) - s.h_grad * _dot(s.v, _along(up))
+    in_range = s.h_true <= alt.max_range_m
     t_in_range = np.where(in_range & np.isinf(s.t_in_range), t, s.t_in_range).astype(F)
-    acquired = t >= t_in_range + alt.acquisition_delay_s
-    on_time = (s.step % _period_steps(alt.period_s, fine_dt)) == 0
-    valid = in_range & acquired & on_time & (u[:, 7] >= alt.dropout_prob) & ~s.done
-    delayed = true_alt - alt.latency_s * alt_rate
+    valid = (in_range & (t >= t_in_range + alt.acquisition_delay_s)
+             & (s.step % _period_steps(alt.period_s, dt) == 0) & (u[:, 7] >= alt.dropout_prob) & flying)  # fmt: skip
+    delayed = s.h_true - alt.latency_s * alt_rate
     reading = delayed + (alt.noise_floor_m + alt.noise_fraction * np.abs(delayed)) * _gaussian(u[:, 6])
+    doppler_body = _mtv(c_true, s.v) + _c(alt.velocity_noise_mps) * _centred(u[:, 3:6])
+    doppler_site = _mv(c_est, doppler_body)
+    trn_on = ((nav.trn_sigma_m > 0) & (s.h_true >= nav.trn_min_altitude_m) & (s.h_true <= nav.trn_max_altitude_m)
+              & (s.step % _period_steps(nav.trn_period_s, dt) == 0) & flying)  # fmt: skip
+    up_est = _up(s.p_est, r)
+    along_est = _along(up_est)
+    e_y = np.broadcast_to(_E_Y, along_est.shape)
+    trn_noise = _c(nav.trn_sigma_m) * _centred(u[:, 11:13])
+    trn_measured = np.stack([_dot(along_est, s.p), s.p[:, 1]], -1) + trn_noise
 
-    # Navigation: gate and apply the reading against the onboard map, then the Doppler channel.
-    up_est = _up(p_est, r)
-    predicted = _height(p_est, r) - _map_elev(ter, _downrange(p_est, r))
-    sigma = alt.noise_floor_m + alt.noise_fraction * np.abs(reading)
-    usable = valid & ~s.failed
-    innovation = reading - predicted
-    s_inn = s.p_hh + sigma**2
-    gate = np.maximum(nav.gate_sigma * np.sqrt(s_inn), nav.gate_floor_m)
-    accepted = usable & (np.abs(innovation) <= gate)
-    rejected = usable & ~accepted
-    k_h, k_v = s.p_hh / s_inn, s.p_hv / s_inn
-    dh = np.where(accepted, k_h * innovation, F(0))
-    dv = np.where(accepted, k_v * innovation, F(0))
-    p_hh = np.where(accepted, (F(1) - k_h) * s.p_hh, s.p_hh)
-    p_hv = np.where(accepted, (F(1) - k_h) * s.p_hv, s.p_hv)
-    p_vv = np.where(accepted, s.p_vv - k_v * s.p_hv, s.p_vv)
-    consecutive = np.where(rejected, s.consecutive + 1, np.where(accepted, 0, s.consecutive)).astype(np.int32)
-    limit = nav.max_consecutive_rejections
-    failed = s.failed | ((limit > 0) & (consecutive.astype(F) >= limit))
-    p_est = p_est + _c(dh) * up_est
-    v_est = v_est + _c(dv) * up_est
-    gain = np.where(valid & ~failed, alt.velocity_gain, F(0)).astype(F)
-    v_est = v_est + _c(gain) * (v - v_est + _c(alt.velocity_noise_mps) * z_doppler)
-    keep = F(1) - gain
-    p_hv, p_vv = keep * p_hv, keep * keep * p_vv + gain * gain * alt.velocity_noise_mps**2
+    # Navigation: gated altimeter, Doppler (three axes), position fix, then injection.
+    f = _Filter(s.cov, np.zeros((s.cov.shape[0], 12), F), s.nis_sum, s.nis_count)
+    consecutive, rejections, failed = s.consecutive, s.rejections, s.failed
+    usable = valid & ~failed
+    rejected = np.zeros_like(usable)
+    if usable.any():
+        d = up_est - _c(s.h_map_grad) * along_est
+        ph = _mv(f.cov[:, :, 0:3], d)
+        h_x, hph = _dot(d, f.x[:, 0:3]), _dot(d, ph[:, 0:3])
+        variance = (
+            alt.noise_floor_m + alt.noise_fraction * np.abs(reading)
+        ) ** 2 + nav.assumed_map_sigma_m**2
+        innovation = reading - s.h_est - h_x
+        gate = np.maximum(nav.gate_sigma * np.sqrt(hph + variance), nav.gate_floor_m)
+        accepted = usable & (np.abs(innovation) <= gate)
+        rejected = usable & ~accepted
+        f = _update(f, ph, h_x, hph, reading - s.h_est, variance, accepted.astype(F))
+        consecutive = np.where(rejected, consecutive + 1, np.where(accepted, 0, consecutive)).astype(np.int32)
+        rejections = rejections + rejected.astype(np.int32)
+        limit = nav.max_consecutive_rejections
+        failed = failed | ((limit > 0) & (consecutive.astype(F) >= limit))
+    doppler_ok = valid & ~failed & (alt.velocity_channel > 0)
+    if doppler_ok.any():
+        sk = _skew(s.v_est) * F(_MILLI)  # d(measurement)/d(attitude error) = [v x]
+        y = doppler_site - s.v_est
+        var = np.maximum(alt.velocity_noise_mps, F(1e-4)) ** 2
+        for axis in range(3):
+            row, k = sk[:, axis], 3 + axis
+            ph = f.cov[:, :, k] + _mv(f.cov[:, :, 6:9], row)
+            h_x = f.x[:, k] + _dot(row, f.x[:, 6:9])
+            f = _update(f, ph, h_x, ph[:, k] + _dot(row, ph[:, 6:9]), y[:, axis], var, doppler_ok.astype(F))
+    if trn_on.any():
+        var = np.maximum(nav.trn_sigma_m, F(1e-3)) ** 2
+        for i, d in enumerate((along_est, e_y)):
+            innovation = trn_measured[:, i] - _dot(d, s.p_est)
+            f = _position_update(f, d, innovation, var, trn_on.astype(F))
+    x = f.x
+    p_est = s.p_est + x[:, 0:3]
+    v_est = s.v_est + x[:, 3:6]
+    knowledge = s.knowledge + _mtv(c_true, x[:, 6:9] * F(_MILLI))
+    bias_est = s.bias_est + x[:, 9:12] * F(_MILLI)
 
-    # Guidance on the estimate, recomputed every guidance period and held in between.
+    # Guidance on the estimate every guidance period, held in between.
     mass = veh.dry_mass_kg + s.prop
-    a_cmd = _command_accel(prm.guidance, r, t, p_est, v_est)
-    force_needed, dir_cmd = _thrust_command(a_cmd, _gravity(p_est, body), mass, up_est)
-    on_guidance = (s.step % n_g) == 0
-    cmd_throttle = np.where(on_guidance, np.clip(force_needed / veh.max_thrust_n, veh.min_throttle, F(1)),
-                            s.cmd_throttle).astype(F)  # fmt: skip
-    cmd_dir = np.where(_c(on_guidance), dir_cmd, s.cmd_dir)
+    on_guidance = (s.step % n_guidance == 0) & flying
+    phase, t_go, cmd_throttle, cmd_dir = s.phase, s.t_go, s.cmd_throttle, s.cmd_dir
+    if on_guidance.any():
+        g_est = _gravity(p_est, body)
+        a_max = veh.max_thrust_n / mass
+        up_g = _up(p_est, r)
+        new_phase, new_t_go, a_cmd = _guidance(g, r, s, p_est, v_est, g_est, up_g, a_max)
+        dist = np.hypot(_downrange(p_est, r), p_est[:, 1])
+        accel, direction = _saturate(g, new_phase, a_cmd, g_est, v_est, up_g, r, s.h_est, dist, a_max,
+                                     veh.min_throttle * a_max)  # fmt: skip
+        phase = np.where(on_guidance, new_phase, phase)
+        t_go = np.where(on_guidance, new_t_go, t_go)
+        cmd_throttle = np.where(on_guidance, _throttle_setting(mass * accel, veh), cmd_throttle)
+        cmd_dir = np.where(_c(on_guidance), direction, cmd_dir)
 
-    # Actuation: slew-limited direction, pointing bias, throttle; the tanks may run dry mid-step.
-    thrust_dir = _slew(s.thrust_dir, cmd_dir, np.deg2rad(veh.slew_rate_dps) * dt)
-    thrust, mdot = _mass_flow(cmd_throttle, veh)
+    # Actuation: slew the estimated thrust axis towards the command; throttle gated on pointing, lagged.
+    cos_max = np.cos(np.minimum(np.deg2rad(veh.slew_rate_dps) * dt, F(np.pi)))
+    q = _slew(s.q, _body_axis(c_true, knowledge[:, 1], -knowledge[:, 0]), cmd_dir, cos_max)
+    c_true = _dcm(q)
+    cos_err = _dot(_body_axis(c_true, knowledge[:, 1], -knowledge[:, 0]), cmd_dir)
+    pointed = cos_err >= np.cos(np.deg2rad(g.attitude_gate_deg))
+    commanded = np.where(pointed, np.maximum(cmd_throttle * cos_err, veh.min_throttle), veh.min_throttle)
+    throttle = s.throttle + dt / (veh.throttle_time_constant_s + dt) * (commanded - s.throttle)
+    thrust, mdot = _mass_flow(throttle, veh)
     burn = np.clip(s.prop / np.maximum(mdot * dt, F(1e-12)), F(0), F(1))
-    force = _c(thrust * burn) * _pointing_bias(thrust_dir, veh)
+    line = _body_axis(c_true, np.deg2rad(veh.pointing_bias_y_deg), -np.deg2rad(veh.pointing_bias_x_deg))
+    force = _c(thrust * burn) * line
     mdot = mdot * burn
 
-    # Truth and navigation propagation; the accelerometer senses the same force plus its errors.
-    p1, v1 = _rk4(p, v, mass, force, mdot, F(0), body, dt)
-    imu = prm.imu
-    imu_err = _vec(imu.bias_x_mps2, imu.bias_y_mps2, imu.bias_z_mps2) + (
-        _c(imu.velocity_random_walk_mps_per_sqrt_s / np.sqrt(dt)) * z_imu)  # fmt: skip
-    p_est1, v_est1 = _rk4(p_est, v_est, mass, force, mdot, imu_err, body, dt)
-    q = nav.process_accel_sigma_mps2**2
-    p_hh, p_hv, p_vv = (p_hh + dt * (F(2) * p_hv + dt * p_vv) + q * dt**3 / F(3),
-                        p_hv + dt * p_vv + q * dt**2 / F(2), p_vv + q * dt)  # fmt: skip
-    prop1 = np.maximum(s.prop - mdot * dt, F(0))
-    step1 = s.step + n_steps
-    t1 = (step1 * fine_dt).astype(F)
+    # Integration: truth, and the strapdown estimate from the accelerometer resolved by the estimated
+    # attitude (scale factor and triad misalignment, bias less its estimate, white noise).
+    def resolve_est(b_vec: A) -> A:
+        return _mv(c_true, b_vec + _cross(knowledge, b_vec))
 
-    # Ground contact, interpolated within the step; frozen once done.
-    row_now = np.stack([np.broadcast_to(t, true_alt.shape), true_alt, predicted, _dot(v, up), s.prop], -1)
-    row_next = _event_row(prm, t1, p1, v1, p_est1, prop1)
-    true_alt1 = row_next[:, 1]
-    contact = true_alt1 <= 0.0
-    frac = np.clip(true_alt / np.maximum(true_alt - true_alt1, F(1e-9)), F(0), F(1))
-    frac = np.where(contact, frac, F(1)).astype(F)
-    td_prop = s.prop + frac * (prop1 - s.prop)
-    d, dc = s.done, _c(s.done)
-    td_p = np.where(dc, s.td_p, p + _c(frac) * (p1 - p))
-    td_v = np.where(dc, s.td_v, v + _c(frac) * (v1 - v))
-    td_t = np.where(d, s.td_t, t + frac * dt)
-    td_ran_dry = np.where(d, s.td_ran_dry, s.ran_dry | (td_prop <= 0.0))
-    td_prop = np.where(d, s.td_prop, td_prop)
-    row_td = row_now + _c(frac) * (row_next - row_now)
-
-    # Events: each one's first occurrence.
-    phase = _phase(prm.guidance, t)
-    b = true_alt.shape[0]
-    happened = np.stack(np.broadcast_arrays(
-        False, in_range, valid, rejected, failed & ~s.failed, phase == _APPROACH, phase == _TERMINAL,
-        (prop1 <= 0.0) & (s.prop > 0.0), contact), axis=-1)  # fmt: skip
-    rows = np.concatenate(
-        [np.repeat(row_now[:, None], 7, axis=1), row_next[:, None], row_td[:, None]], axis=1
+    f_body = _mtv(c_true, force)
+    mis = _vec(np.deg2rad(imu.accel_misalignment_x_deg), np.deg2rad(imu.accel_misalignment_y_deg), 0.0)
+    measured = _c(F(1) + imu.accel_scale_factor_ppm * F(_PPM)) * (
+        f_body + _cross(np.broadcast_to(mis, f_body.shape), f_body)
     )
-    first = happened & np.isnan(s.events[:, :, 0]) & ~_c(s.done)
-    events = np.where(first[..., None], rows, s.events)
-    assert events.shape == (b, len(EVENTS), 5)
+    force_est = resolve_est(measured)
+    bias = _vec(imu.bias_x_mps2, imu.bias_y_mps2, imu.bias_z_mps2)
+    white = _c(imu.velocity_random_walk_mps_per_sqrt_s / np.sqrt(dt)) * _centred(u[:, 0:3])
+    accel_error_est = resolve_est(bias - bias_est + white)
+    p1, v1 = _rk4(s.p, s.v, mass, force, mdot, F(0), body, dt)
+    p_est1, v_est1 = _rk4(p_est, v_est, mass, force_est, mdot, accel_error_est, body, dt)
+    specific_est = force_est / _c(mass) + accel_error_est
+    pending_dt = s.pending_dt + dt
+    pending_dv = s.pending_dv + specific_est * dt
+    cov = f.cov
+    due = ((s.step + 1) % n_guidance == 0) & flying
+    if due.any():
+        c_est = c_true + c_true @ _skew(knowledge)
+        mean_force = pending_dv / _c(np.maximum(pending_dt, F(1e-9)))
+        cov = np.where(
+            due[:, None, None], _propagate(cov, prm, c_est, mean_force, np.where(due, pending_dt, F(0))), cov
+        )
+        pending_dt = np.where(due, F(0), pending_dt)
+        pending_dv = np.where(_c(due), F(0), pending_dv)
+    gyro_bias = _vec(imu.gyro_bias_x_dph, imu.gyro_bias_y_dph, imu.gyro_bias_z_dph) * F(_DPH_TO_RADPS)
+    arw = imu.gyro_angle_random_walk_deg_per_sqrt_h * F(_DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S)
+    knowledge = knowledge + gyro_bias * dt + _c(arw * np.sqrt(dt)) * _centred(u[:, 8:11])
+    prop1 = np.maximum(s.prop - mdot * dt, F(0))
+
+    # Ground contact, interpolated within the step; the touchdown record freezes once done.
+    h_true1, h_grad1, h_est1, h_map_grad1 = _heights(prm, p1, p_est1)
+    contact = h_true1 <= 0.0
+    frac = np.clip(s.h_true / np.maximum(s.h_true - h_true1, F(1e-9)), F(0), F(1))
+    frac = np.where(contact, frac, F(1)).astype(F)
+    fc, dc = _c(frac), _c(s.done)
+    td_prop = s.prop + frac * (prop1 - s.prop)
+    td_p = np.where(dc, s.td_p, s.p + fc * (p1 - s.p))
+    td_v = np.where(dc, s.td_v, s.v + fc * (v1 - s.v))
+    td_t = np.where(s.done, s.td_t, t + frac * dt)
+    td_h_est = np.where(s.done, s.td_h_est, s.h_est + frac * (h_est1 - s.h_est))
+    td_axis = np.where(dc, s.td_axis, c_true[:, :, 2])
+    td_ran_dry = np.where(s.done, s.td_ran_dry, s.ran_dry | (td_prop <= 0))
+    td_contact = np.where(s.done, s.td_contact, contact)
+    td_prop = np.where(s.done, s.td_prop, td_prop)
+    step1 = s.step + 1
+    timeout = step1.astype(F) * dt >= prm.sim.max_time_s
+
+    # Events: each one's first occurrence, stamped with this step's start.
+    row_now = np.stack([np.broadcast_to(t, s.h_true.shape), s.h_true, s.h_est, _dot(s.v, up), s.prop], -1)
+    happened = np.zeros(s.events.shape[:2], bool)
+    for event, flag in (
+        (Event.ALTIMETER_IN_RANGE, in_range),
+        (Event.ALTIMETER_FIRST_VALID, valid),
+        (Event.ALTIMETER_REJECTED, rejected),
+        (Event.ALTIMETER_DECLARED_FAILED, failed & ~s.failed),
+        (Event.APPROACH_START, phase == _APPROACH),
+        (Event.TERMINAL_DESCENT_START, phase == _TERMINAL),
+    ):
+        happened[:, event] = flag & flying
+    happened[:, Event.PROPELLANT_EXHAUSTED] = s.ran_dry
+    first = happened & np.isnan(s.events[:, :, 0])
+    events = np.where(first[..., None], row_now[:, None, :], s.events).astype(F)
 
     return replace(
-        s, step=step1, p=p1, v=v1, prop=prop1, p_est=p_est1, v_est=v_est1,
-        p_hh=p_hh, p_hv=p_hv, p_vv=p_vv, consecutive=consecutive,
-        rejections=s.rejections + rejected.astype(np.int32), failed=failed,
-        thrust_dir=thrust_dir, cmd_dir=cmd_dir, cmd_throttle=cmd_throttle, t_in_range=t_in_range,
-        ran_dry=s.ran_dry | (prop1 <= 0.0), done=s.done | contact | (t1 >= prm.sim.max_time_s),
-        td_p=td_p, td_v=td_v, td_t=td_t, td_prop=td_prop, td_ran_dry=td_ran_dry, events=events,
+        s, step=step1, integration_steps=s.integration_steps + flying.astype(np.int32), p=p1, v=v1,
+        prop=prop1, q=q, throttle=throttle.astype(F), p_est=p_est1, v_est=v_est1, knowledge=knowledge,
+        cov=cov, bias_est=bias_est, consecutive=consecutive, rejections=rejections, failed=failed,
+        nis_sum=f.nis_sum, nis_count=f.nis_count, pending_dt=pending_dt, pending_dv=pending_dv,
+        phase=phase, t_go=t_go, cmd_dir=cmd_dir, cmd_throttle=cmd_throttle,
+        h_true=h_true1, h_grad=h_grad1, h_est=h_est1, h_map_grad=h_map_grad1, t_in_range=t_in_range,
+        ran_dry=s.ran_dry | ((prop1 <= 0) & flying), done=s.done | contact | timeout,
+        td_p=td_p, td_v=td_v, td_t=td_t, td_prop=td_prop, td_h_est=td_h_est, td_axis=td_axis,
+        td_ran_dry=td_ran_dry, td_contact=td_contact, events=events,
     )  # fmt: skip
 
 
@@ -482,13 +791,18 @@ class TwinResult:
     """``riskengine.core.Result`` fields as numpy arrays (B,)."""
 
     outcome: A
+    touchdown_mode: A
     touchdown_vertical_speed_mps: A
     touchdown_horizontal_speed_mps: A
     slope_deg: A
+    tilt_deg: A
     propellant_remaining_kg: A
     miss_distance_m: A
     duration_s: A
     altimeter_rejections: A
+    nis_count: A
+    integration_steps: A
+    events: A  # (B, n_events, 5)
     steps: int  # the longest lane's step count, in units of dt_s
 
 
@@ -508,13 +822,16 @@ def _tips_about(veh: Any, e: A, v_h: A, sink: A, grad: A, rock: A, g: Any) -> A:
 
 def _classify(
     veh: Any, contacted: A, ran_dry: A, sink: A, h_speed: A, v_h: A, grad: A, rock: A, tilt: A, g: Any
-) -> A:
+) -> tuple[A, A]:
     """``core.touchdown.classify`` (the stability envelope and the modes' mapping to outcomes)."""
     downhill = _unit2(-grad, np.broadcast_to(np.array([1, 0], F), grad.shape))
     into = -(grad * v_h).sum(-1) - sink
     slide = _unit2(v_h + grad * (into / (F(1) + (grad * grad).sum(-1)))[:, None], downhill)
     static = np.arctan2(veh.footprint_radius_m, veh.cg_height_m) - (np.arctan(_norm2(grad)) + rock) <= 0
-    dynamic = (_tips_about(veh, slide, v_h, sink, grad, rock, g) | _tips_about(veh, downhill, v_h, sink, grad, rock, g)) & ~static
+    dynamic = (
+        _tips_about(veh, slide, v_h, sink, grad, rock, g)
+        | _tips_about(veh, downhill, v_h, sink, grad, rock, g)
+    ) & ~static
     m = TouchdownMode
     mode = np.full(sink.shape, m.SAFE, np.int32)
     mode = np.where(tilt > veh.max_slope_deg, m.AT_REST_BEYOND_OPERATIONAL_TILT, mode)
@@ -524,8 +841,8 @@ def _classify(
     mode = np.where(static, m.TIPPED_STATIC, mode)
     mode = np.where(np.hypot(sink, h_speed) > veh.crash_speed_mps, m.CRUSHED, mode)
     mode = np.where(ran_dry & (mode != m.SAFE), m.DRY_BEFORE_CONTACT, mode)
-    mode = np.where(contacted, mode, m.NO_CONTACT)
-    return np.array([MODE_OUTCOME[TouchdownMode(int(x))] for x in mode], dtype=np.int32)  # fmt: skip
+    mode = np.where(contacted, mode, m.NO_CONTACT).astype(np.int32)
+    return np.array([MODE_OUTCOME[TouchdownMode(int(x))] for x in mode], dtype=np.int32), mode  # fmt: skip
 
 
 def _norm2(v: A) -> A:
@@ -535,33 +852,51 @@ def _norm2(v: A) -> A:
 def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
     """``riskengine.core.engine.finish`` (outcome classification, ``core.touchdown``)."""
     veh, r = prm.vehicle, prm.body.radius_m
-    contacted = ~np.isnan(s.events[:, Event.TOUCHDOWN, 0])
+    contacted = s.td_contact
     up = _up(s.td_p, r)
     vz = _dot(s.td_v, up)
-    sink, h_speed = -vz, _norm(s.td_v - _c(vz) * up)
-    s_dr = _downrange(s.td_p, r)
-    grad = _true_elev(prm.terrain, s_dr)[1]
-    gx, gy = grad + inp.local_gradient[:, 0], inp.local_gradient[:, 1]
     v_h = s.td_v - _c(vz) * up
+    sink, h_speed = -vz, _norm(v_h)
+    s_dr = _downrange(s.td_p, r)
+    t = prm.terrain
+    elev, grad = _lookup(t.elevation_m, t.grid_start_m, t.grid_step_m, s_dr)
     v_h2 = np.stack([_dot(v_h, _along(up)), v_h[:, 1]], axis=-1)
+    gx, gy = grad + inp.local_gradient[:, 0], inp.local_gradient[:, 1]
     gradient = np.stack([gx, gy], axis=-1).astype(F)
     rock = np.arctan(inp.rock_m / (F(2) * veh.footprint_radius_m))
-    slope = np.rad2deg(np.arctan(np.sqrt(gx * gx + gy * gy))) + np.rad2deg(rock)
+    slope = np.rad2deg(np.arctan(_norm2(gradient))) + np.rad2deg(rock)
     g_surface = prm.body.mu_m3ps2 / r**2
-    code = _classify(veh, contacted, s.td_ran_dry, sink, h_speed, v_h2, gradient, rock, slope, g_surface)
+    code, mode = _classify(
+        veh, contacted, s.td_ran_dry, sink, _norm2(v_h2), v_h2, gradient, rock, slope, g_surface
+    )
+    tilt = np.rad2deg(np.arccos(np.clip(_dot(s.td_axis, up), F(-1), F(1))))
+
+    # Events left to the end: running dry in the very last step, and the contact.
+    events = s.events.copy()
+    final = np.stack([s.step.astype(F) * prm.sim.dt_s, s.h_true, s.h_est, _dot(s.v, _up(s.p, r)), s.prop], -1)
+    stamp = s.ran_dry & np.isnan(events[:, Event.PROPELLANT_EXHAUSTED, 0])
+    events[stamp, Event.PROPELLANT_EXHAUSTED] = final[stamp]
+    contact_row = np.stack([s.td_t, _height(s.td_p, r) - elev, s.td_h_est, vz, s.td_prop], -1)
+    events[contacted, Event.TOUCHDOWN] = contact_row[contacted]
+
     nan = F(np.nan)
     return TwinResult(
-        code, np.where(contacted, sink, nan), np.where(contacted, h_speed, nan), np.where(contacted, slope, nan),
-        s.td_prop, np.where(contacted, np.hypot(s_dr, s.td_p[:, 1]), nan), s.td_t, s.rejections, int(s.step.max()),
+        outcome=code, touchdown_mode=mode, touchdown_vertical_speed_mps=np.where(contacted, sink, nan),
+        touchdown_horizontal_speed_mps=np.where(contacted, h_speed, nan),
+        slope_deg=np.where(contacted, slope, nan), tilt_deg=np.where(contacted, tilt, nan),
+        propellant_remaining_kg=s.td_prop, miss_distance_m=np.where(contacted, np.hypot(s_dr, s.td_p[:, 1]), nan),
+        duration_s=s.td_t, altimeter_rejections=s.rejections, nis_count=s.nis_count,
+        integration_steps=s.integration_steps, events=events, steps=int(s.step.max()),
     )  # fmt: skip
 
 
 def simulate(inp: Inputs) -> TwinResult:
     """Run B descents together until every one has touched down or timed out (checked every step, as
-    the engine's batched loop does; results are frozen once done)."""
+    the engine's batched loop does; a lane that is done keeps stepping, its results frozen)."""
     s = initial_state(inp)
-    while not s.done.all():
-        s = step(inp.params, s, inp.seed)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        while not s.done.all():
+            s = step(inp.params, s, inp.seed)
     return finish(inp.params, inp, s)
 
 

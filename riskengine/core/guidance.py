@@ -52,6 +52,7 @@ from riskengine.core.params import Array, GuidanceParams
 # 12 / T^2 gains bounded as the phase closes (Apollo switched P63 -> P64 on time-to-go the same way).
 MIN_TIME_TO_GO_S = 4.0
 NEWTON_ITERATIONS = 3  # warm-started each cycle from the previous root: converges to float32 in 2-3
+FAR_ROOT_FACTOR, FAR_ROOT_SLACK_S = 2.0, 20.0  # a new root may be at most 2 x the guess + 20 s
 
 BRAKING, APPROACH, TERMINAL = 0, 1, 2
 TILT_SINK_ARREST_S = 10.0
@@ -105,7 +106,13 @@ def solve_time_to_go(
         f = ((c3 * t + c2) * t + c1) * t + c0
         df = (3.0 * c3 * t + 2.0 * c2) * t + c1
         t = t - f / jnp.where(jnp.abs(df) > 1e-6, df, 1e-6)
-    ok = jnp.isfinite(t) & (t > 0.0)
+    # A root far beyond the guess is the cubic's other branch, not this phase's time-to-go (seen: an
+    # approach solved from the 4 s floor jumped to ~3700 s and flew on with an almost zero command).
+    ok = (
+        jnp.isfinite(t)
+        & (t > 0.0)
+        & (t <= FAR_ROOT_FACTOR * jnp.maximum(t_guess, MIN_TIME_TO_GO_S) + FAR_ROOT_SLACK_S)
+    )
     return jnp.where(ok, t, t_guess)
 
 
