@@ -10,7 +10,7 @@ from riskengine.errors import RiskEngineError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from riskengine.cli import keys, replay, serve, study, validate
+    from riskengine.cli import keys, plot, replay, serve, study, validate
 
     parser = argparse.ArgumentParser(prog="riskengine", description="Lunar landing-risk engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.register(sub)
     keys.register(sub)
     validate.register(sub)
+    plot.register(sub)
     return parser
 
 

@@ -9,7 +9,8 @@ cube sees only the cube.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import zarr
@@ -25,6 +26,9 @@ class LedgerShape:
     n_metrics: int
     n_bins: int
     retain: int = 0
+    #: Further per-piece int64 aggregates by name and per-piece shape (the landing maps), stored as
+    #: ``landing_<name>``.
+    landing: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class PieceRecord:
     hist: np.ndarray
     stopped: bool
     need_kg: float
+    landing: Mapping[str, np.ndarray] | None = None
 
 
 class Ledger:
@@ -64,6 +69,14 @@ class Ledger:
             dtype="int64",
             fill_value=0,
         )
+        for name, per_piece in shape.landing.items():
+            g.create_array(
+                f"landing_{name}",
+                shape=(c, p, *per_piece),
+                chunks=(1, 1, *per_piece),
+                dtype="int64",
+                fill_value=0,
+            )
         if shape.retain:
             r = shape.retain
             g.create_array("retained_outcome", shape=(c, r), chunks=(1, r), dtype="int32", fill_value=-1)
@@ -112,6 +125,8 @@ class Ledger:
         self._arr("hist")[cell, piece] = record.hist
         self._arr("stopped")[cell, piece] = record.stopped
         self._arr("need_kg")[cell, piece] = record.need_kg
+        for name, value in (record.landing or {}).items():
+            self._arr(f"landing_{name}")[cell, piece] = value
         if retained is not None:
             start, outcome, metrics = retained
             self._arr("retained_outcome")[cell, start : start + len(outcome)] = outcome
@@ -121,12 +136,15 @@ class Ledger:
         self._arr("done")[cell, piece] = True
 
     def read_piece(self, cell: int, piece: int) -> PieceRecord:
+        names = sorted(k.removeprefix("landing_") for k in self._g.array_keys() if k.startswith("landing_"))
+        landing = {k: np.asarray(self._arr(f"landing_{k}")[cell, piece]) for k in names}
         return PieceRecord(
             n=int(np.asarray(self._arr("n")[cell, piece])),
             counts=np.asarray(self._arr("count")[cell, piece]),
             hist=np.asarray(self._arr("hist")[cell, piece]),
             stopped=bool(np.asarray(self._arr("stopped")[cell, piece])),
             need_kg=float(np.asarray(self._arr("need_kg")[cell, piece])),
+            landing=landing or None,
         )
 
     def read_retained(self, cell: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Mergeable per-cell aggregates: outcome counts and fixed-edge metric histograms.
 
 Everything here is integer counts, so merging is exact and independent of how samples were chunked;
-the cube's probabilities, intervals and quantiles are computed from the merged counts.
+the cube's probabilities, intervals and quantiles are computed from the merged counts. The landing maps
+and the moments behind the dispersion ellipses are integers too (:mod:`riskengine.study.landing`).
 
 Histogram resolution: one edge vector for every metric (all are non-negative magnitudes in SI units):
 ``[-inf, 0, 10^-3 ... 10^6 (80 log-spaced bins per decade), +inf]``. Quantiles are interpolated
@@ -19,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskengine.study import landing
 from riskengine.study.kernel import METRICS, SampleBatch
+from riskengine.study.landing import LandingAggregate, LandingMapSpec
 
 Z95 = 1.959963984540054
 INTERVAL_METHOD = "wilson"
@@ -59,6 +62,7 @@ class PieceAggregate:
     ``counts``: int64[n_outcomes]; ``hist``: int64[len(METRICS), n_bins]; ``stopped``: the cell's
     early-stopping rule fired at the end of this piece (no later piece of the cell runs).
     ``retained``: the cell's first samples' outcome and metrics (only if the spec asks).
+    ``landing``: the landing-map aggregate (``None`` when not computed).
     """
 
     cell: int
@@ -70,6 +74,7 @@ class PieceAggregate:
     need_kg: float = float("nan")
     retained: SampleBatch | None = None
     retained_start: int = 0
+    landing: LandingAggregate | None = None
 
 
 def aggregate_batch(
@@ -80,6 +85,7 @@ def aggregate_batch(
     *,
     stopped: bool = False,
     need_kg: float = float("nan"),
+    landing_map: LandingMapSpec | None = None,
 ) -> PieceAggregate:
     counts = np.bincount(np.asarray(batch.outcome, dtype=np.int64), minlength=n_outcomes).astype(np.int64)
     if counts.shape[0] != n_outcomes:
@@ -87,7 +93,10 @@ def aggregate_batch(
             f"outcome code out of range: max {int(np.max(batch.outcome))}, {n_outcomes} outcomes"
         )
     hist = np.stack([histogram(batch.metrics[m]) for m in METRICS])
-    return PieceAggregate(cell, piece, len(batch), counts, hist, stopped, need_kg)
+    land = None
+    if landing_map is not None:
+        land = landing.aggregate(batch.outcome, batch.touchdown, n_outcomes, landing_map)
+    return PieceAggregate(cell, piece, len(batch), counts, hist, stopped, need_kg, landing=land)
 
 
 @dataclass(frozen=True)
@@ -99,16 +108,25 @@ class CellTotals:
     hist: np.ndarray
     stopped: bool
     need_kg: float
+    landing: LandingAggregate | None = None
 
 
 def merge(pieces: Sequence[PieceAggregate], n_outcomes: int) -> CellTotals:
+    """Sum of the pieces (integer, so any order gives the same totals). ``landing`` is summed when every
+    piece has one."""
     counts = np.zeros(n_outcomes, np.int64)
     hist = np.zeros((len(METRICS), n_bins()), np.int64)
     for p in pieces:
         counts += p.counts
         hist += p.hist
+    lands = [p.landing for p in pieces]
+    land = None
+    if lands and all(x is not None for x in lands):
+        land = lands[0]
+        for x in lands[1:]:
+            land = land + x  # type: ignore[operator]
     need = pieces[0].need_kg if pieces else float("nan")
-    return CellTotals(sum(p.n for p in pieces), counts, hist, any(p.stopped for p in pieces), need)
+    return CellTotals(sum(p.n for p in pieces), counts, hist, any(p.stopped for p in pieces), need, land)
 
 
 def wilson_interval(

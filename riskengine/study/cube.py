@@ -8,6 +8,11 @@ Variables: ``p_success``, ``p_success_lo``/``p_success_hi`` (95 % Wilson interva
 ``ds.count`` is xarray's method), ``<metric>_quantile`` for touchdown vertical and horizontal speed,
 propellant remaining and miss distance, ``nominal_propellant_need_kg`` and ``propellant_loaded_kg`` per
 cell, and ``sample_*`` when samples are retained. A cell not yet run has ``n == 0`` and NaN values.
+
+Landing maps (dims ``touchdown_x_m``, ``touchdown_y_m``, bin centres of :func:`riskengine.study.landing.map_edges`;
+``ellipse_level``): ``landing_count`` per outcome and bin, ``landing_outside_count`` and
+``landing_no_contact_count`` per outcome, ``hazard_observed`` and ``hazard_observed_count`` per bin, and the
+dispersion ellipses ``landing_centre_*``, ``landing_cov_*``, ``landing_ellipse_*``. Schema: docs/cube.md.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from riskengine.study.aggregate import (
     wilson_interval,
 )
 from riskengine.study.kernel import METRIC_UNITS, METRICS, Kernel
+from riskengine.study.landing_schema import landing_schema, landing_values
 from riskengine.study.plan import StudyPlan
 
 KEY_DERIVATION = (
@@ -154,6 +160,7 @@ def build_template(
                 full((spec.retain_samples,), np.nan, np.float64),
                 {"long_name": f"{metric} of retained samples", "units": METRIC_UNITS[metric]},
             )
+    landing_schema(spec, kernel, grid_dims, coords, data, full)
     data["nominal_propellant_need_kg"] = (
         grid_dims,
         full((), np.nan, np.float64),
@@ -191,6 +198,7 @@ def global_attrs(plan: StudyPlan, provenance: Mapping[str, Any]) -> dict[str, An
         "piece_size": plan.piece_size,
         "batch_size": plan.batch_size,
         "histogram": HISTOGRAM_DESCRIPTION,
+        "landing_map": spec.landing_map.model_dump_json(),
         **provenance,
     }
 
@@ -217,9 +225,59 @@ def cell_values(
     }
     for i, metric in enumerate(METRICS):
         out[quantile_var(metric)] = quantiles_from_hist(totals.hist[i], plan.spec.quantiles)
+    out.update(landing_values(totals.landing, plan.spec, success_index))
     if retained is not None:
         outcome, metrics = retained
         out["sample_outcome"] = outcome
         for i, metric in enumerate(METRICS):
             out[sample_var(metric)] = metrics[:, i]
     return out
+
+
+def select_cell(ds: xr.Dataset, cell: Mapping[str, Any]) -> xr.Dataset:
+    """The cube at one cell: ``cell`` maps ``site`` to a site name and each grid axis to one of its values
+    (numbers or numeric strings); an axis of length one may be left out. Raises ``ConfigError`` naming the
+    field, the value and what the cube has."""
+    import difflib
+
+    from riskengine.errors import ConfigError
+
+    grid_dims = [str(d) for d in ds["p_success"].dims]
+    for name in cell:
+        if name not in grid_dims:
+            close = difflib.get_close_matches(name, grid_dims, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"cell: {name!r} is not an axis of this cube; its axes are {grid_dims}{hint}",
+                field=f"cell.{name}",
+                value=name,
+            )
+    index: dict[str, int] = {}
+    for dim in grid_dims:
+        coord = ds[dim].values
+        have = [str(v) for v in coord] if dim == "site" else [f"{float(v):g}" for v in coord]
+        if dim not in cell:
+            if len(coord) == 1:
+                index[dim] = 0
+                continue
+            raise ConfigError(
+                f"cell: give {dim}=VALUE; the cube has {dim} in {have}", field=f"cell.{dim}", value=None
+            )
+        value = cell[dim]
+        if dim == "site":
+            hits = [i for i, v in enumerate(have) if v == str(value)]
+        else:
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                hits = []
+            else:
+                hits = list(np.flatnonzero(np.isclose(coord.astype(float), v, rtol=1e-9, atol=1e-12)))
+        if not hits:
+            raise ConfigError(
+                f"cell: {dim}={value!r} is not in this cube; allowed: {have}",
+                field=f"cell.{dim}",
+                value=value,
+            )
+        index[dim] = int(hits[0])
+    return ds.isel(index)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from riskengine.study.kernel import METRICS, CellRef, ParameterInfo, SampleBatch
+from riskengine.study.landing import Touchdown
 from riskengine.study.spec import LATENCY_AXIS, StudySpec
 
 
@@ -104,4 +105,21 @@ class DescentKernel:
         return SampleBatch(
             np.asarray(result.outcome, dtype=np.int32),
             {m: np.asarray(getattr(result, m), dtype=np.float64) for m in METRICS},
+            Touchdown(
+                np.asarray(result.touchdown_downrange_m, dtype=np.float64),
+                np.asarray(result.touchdown_crossrange_m, dtype=np.float64),
+                np.isin(np.asarray(result.touchdown_mode), _hazard_modes()),
+            ),
         )
+
+
+#: Touchdown modes that exceed the vehicle's slope/rock limits: the landing maps' ``hazard_observed``.
+#: Modes of higher classification priority (crushed, dry, over a speed limit) hide a slope beneath them.
+HAZARD_MODES: tuple[str, ...] = ("tipped_static", "tipped_dynamic", "at_rest_beyond_operational_tilt")
+
+
+@functools.cache
+def _hazard_modes() -> np.ndarray:
+    from riskengine.core.outcomes import TOUCHDOWN_MODES
+
+    return np.array([TOUCHDOWN_MODES.index(m) for m in HAZARD_MODES], dtype=np.int32)

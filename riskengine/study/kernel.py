@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from riskengine.study.landing import Touchdown
+
 if TYPE_CHECKING:
     from riskengine.study.spec import StudySpec
 
@@ -76,16 +78,18 @@ class CellRef:
 @dataclass(frozen=True)
 class SampleBatch:
     """Per-trajectory results of one batch: ``outcome`` int32[B] (index into the kernel's outcomes),
-    and each of :data:`METRICS` as float[B]."""
+    each of :data:`METRICS` as float[B], and the ground-contact points (``None``: the kernel has none)."""
 
     outcome: np.ndarray
     metrics: dict[str, np.ndarray]
+    touchdown: Touchdown | None = None
 
     def __len__(self) -> int:
         return int(self.outcome.shape[0])
 
     def take(self, stop: int) -> SampleBatch:
-        return SampleBatch(self.outcome[:stop], {k: v[:stop] for k, v in self.metrics.items()})
+        td = self.touchdown.take(stop) if self.touchdown is not None else None
+        return SampleBatch(self.outcome[:stop], {k: v[:stop] for k, v in self.metrics.items()}, td)
 
 
 class Kernel(Protocol):

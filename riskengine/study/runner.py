@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from riskengine.study.aggregate import PieceAggregate, merge, n_bins
 from riskengine.study.cube import build_template, cell_values, global_attrs
 from riskengine.study.executor import Executor, RayExecutor, TaskFailed
 from riskengine.study.kernel import METRICS, Kernel
+from riskengine.study.landing import LandingAggregate, array_shapes
 from riskengine.study.plan import ChunkTask, PieceTask, StudyPlan, default_chunk_size, plan_study
 from riskengine.study.progress import ProgressCallback, ProgressTracker
 from riskengine.study.provenance import git_revision, package_version, provenance, utc_now
@@ -196,6 +198,7 @@ def _create_store(
         n_metrics=len(METRICS),
         n_bins=n_bins(),
         retain=plan.spec.retain_samples,
+        landing=array_shapes(plan.spec.landing_map, len(kernel.outcomes)),
     )
     return CubeStore.create(
         out, template, chunks, shape, overwrite=overwrite, storage_options=storage_options
@@ -221,6 +224,8 @@ class _Scheduler:
         self.early = self.spec.early_stopping is not None
         self.tracker = ProgressTracker(plan.n_chunks, plan.total_samples, progress)
         self.records: dict[int, dict[int, PieceRecord]] = collections.defaultdict(dict)
+        # Landing maps are large: each incomplete cell keeps one running (exact, integer) sum, not its pieces.
+        self.landing: dict[int, LandingAggregate] = {}
         self.resolved = np.zeros((len(plan.cells), plan.pieces_per_cell), dtype=bool)  # done or skipped
         self.queue: collections.deque[ChunkTask] = collections.deque()
         self.chunks_run = 0
@@ -243,7 +248,7 @@ class _Scheduler:
                     self.tracker.samples_done += rec.n
                     self.tracker.samples_total -= self._planned(k) - rec.n
                     if stop_at is None and not done[c].all():
-                        self.records[c][k] = rec
+                        self._keep(c, k, rec)
             if stop_at is not None or done[c].all():
                 continue
             if self.early:  # pieces of a cell run in order; the next one needs the counts before it
@@ -327,9 +332,10 @@ class _Scheduler:
         ledger, follow_ups = self.store.ledger, []
         for agg in result.pieces:
             c, k = agg.cell, agg.piece
-            rec = PieceRecord(agg.n, agg.counts, agg.hist, agg.stopped, agg.need_kg)
+            land = agg.landing.arrays() if agg.landing is not None else None
+            rec = PieceRecord(agg.n, agg.counts, agg.hist, agg.stopped, agg.need_kg, land)
             ledger.write_piece(c, k, rec, _retained(agg))
-            self.records[c][k] = rec
+            self._keep(c, k, rec)
             complete = agg.stopped or len(self.records[c]) == self.plan.pieces_per_cell
             if complete:
                 self._write_cell(c)
@@ -341,12 +347,19 @@ class _Scheduler:
             if complete:
                 self._skip(c, k + 1)
                 del self.records[c]
+                self.landing.pop(c, None)
             elif self.early and k + 1 < self.plan.pieces_per_cell:
                 follow_ups.append(self._piece_task(c, k + 1))
         self.chunks_run += 1
         self.workers.add((result.node_id, result.pid))
         self.tracker.chunks_done += 1
         self._enqueue(follow_ups)
+
+    def _keep(self, cell: int, piece: int, rec: PieceRecord) -> None:
+        if rec.landing is not None:
+            land = LandingAggregate.from_arrays(dict(rec.landing))
+            self.landing[cell] = self.landing[cell] + land if cell in self.landing else land
+        self.records[cell][piece] = dataclasses.replace(rec, landing=None)
 
     def _write_cell(self, cell: int) -> None:
         recs = [self.records[cell][k] for k in sorted(self.records[cell])]
@@ -357,6 +370,7 @@ class _Scheduler:
             ],
             len(self.kernel.outcomes),
         )
+        totals = dataclasses.replace(totals, landing=self.landing.get(cell))
         retained = self.store.ledger.read_retained(cell) if self.spec.retain_samples else None
         margin = self.plan.cells[cell].assignment_dict()[MARGIN_AXIS]
         values = cell_values(totals, self.plan, self.success, margin, retained)

@@ -19,10 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from riskengine.config import DistributionSpec, ScenarioSpec
 from riskengine.errors import ConfigError, NotFoundError
+from riskengine.study.landing import LandingMapSpec, check_study_size
 
 LATENCY_AXIS = "sensor_latency_s"
 MARGIN_AXIS = "fuel_margin_pct"
@@ -65,6 +74,9 @@ class StudySpec(BaseModel):
     quantiles: list[float] = Field(default_factory=lambda: [0.05, 0.5, 0.95], min_length=1)
     retain_samples: int = Field(
         default=0, ge=0, le=10_000, description="per-trajectory results kept for each cell's first N samples"
+    )
+    landing_map: LandingMapSpec = Field(
+        default_factory=LandingMapSpec, description="grid of the per-cell landing maps (site track frame)"
     )
 
     @model_validator(mode="before")
@@ -114,6 +126,14 @@ class StudySpec(BaseModel):
         if both:
             raise ValueError(f"{both} are grid axes and cannot also be dispersed")
         return self
+
+    @field_validator("landing_map")
+    @classmethod
+    def _landing_map_size(cls, lm: LandingMapSpec, info: ValidationInfo) -> LandingMapSpec:
+        sites, grid = info.data.get("sites"), info.data.get("grid")
+        if sites is not None and grid is not None:
+            check_study_size(lm, len(sites) * math.prod(len(v) for v in grid.values()))
+        return lm
 
     # ------------------------------------------------------------------ derived
     @property

@@ -7,7 +7,9 @@ Per sample ``i`` of a cell with key ``k``: ``u = uniform(fold_in(k, i))``; succe
 Failures are split over the failure outcomes in fixed proportions. Metrics: vertical speed
 ``speed_scale * U(0, 2)`` (so Uniform(0, 3) m/s at the default scale), horizontal speed Exponential
 (mean 0.5 m/s), propellant ``need * margin / 100 + U(0, 5)`` kg, miss distance Rayleigh(50 m); all NaN
-on ``timeout``. Fault injection for tests: ``crash_cells`` kill their worker process (``os._exit``) on the
+on ``timeout``. Touchdown point (m, site track frame): ``x = 50 + 300 z0``, ``y = 75 z0 + 80 z1`` (standard
+normal ``z`` from ``fold_in(fold_in(k, i), 0x7D)``, apart from the other draws), NaN on ``timeout``; a
+``tip_over`` counts as the slope/rock hazard. Fault injection for tests: ``crash_cells`` kill their worker process (``os._exit``) on the
 first attempt, marked by a file in ``crash_marker_dir``; ``fail_cells`` raise an exception every time;
 ``delay_s`` sleeps per batch.
 """
@@ -27,6 +29,7 @@ import numpy as np
 
 from riskengine.errors import ConfigError
 from riskengine.study.kernel import METRICS, CellRef, ParamInfo, SampleBatch
+from riskengine.study.landing import Touchdown
 from riskengine.study.spec import StudySpec
 
 OUTCOMES = ("landed", "hard_landing", "tip_over", "propellant_exhausted", "crashed", "timeout")
@@ -119,12 +122,13 @@ class BernoulliKernel:
         # Like the core: pad to whole blocks of _LANES so a sample's bits never depend on the batch size.
         n = len(sample_index)
         padded = np.resize(np.asarray(sample_index, dtype=np.int32), -(-n // _LANES) * _LANES)
-        outcome, metrics = _batch()(
+        outcome, metrics, xy = _batch()(
             cell_key, padded, base, _SITE_NEED_KG[cell.site] * a["fuel_margin_pct"] / 100.0, draws
         )
-        return SampleBatch(
-            np.asarray(outcome)[:n], {m: np.asarray(metrics[i])[:n] for i, m in enumerate(METRICS)}
-        )
+        outcome = np.asarray(outcome)[:n]
+        xy = np.asarray(xy, dtype=np.float64)[:, :n]
+        touchdown = Touchdown(xy[0], xy[1], outcome == OUTCOMES.index("tip_over"))
+        return SampleBatch(outcome, {m: np.asarray(metrics[i])[:n] for i, m in enumerate(METRICS)}, touchdown)
 
     def _dist_row(self, spec: StudySpec, name: str, a: Mapping[str, float]) -> list[float]:
         dist = spec.dispersions.get(name)
@@ -184,13 +188,16 @@ def _batch() -> Any:
                 50.0 * jnp.sqrt(-2.0 * jnp.log(u[3])),
             ]
         )
-        return outcome, jnp.where(outcome == len(OUTCOMES) - 1, jnp.nan, metrics)
+        z = jax.random.normal(jax.random.fold_in(k, 0x7D), (2,))
+        xy = jnp.stack([50.0 + 300.0 * z[0], 75.0 * z[0] + 80.0 * z[1]])
+        timeout = outcome == len(OUTCOMES) - 1
+        return outcome, jnp.where(timeout, jnp.nan, metrics), jnp.where(timeout, jnp.nan, xy)
 
     @jax.jit
     def batch(key: Any, index: Any, base: Any, margin_kg: Any, draws: Any) -> Any:
-        outcome, metrics = jax.vmap(one, in_axes=(None, 0, None, None, None))(
+        outcome, metrics, xy = jax.vmap(one, in_axes=(None, 0, None, None, None))(
             key, index, base, margin_kg, draws
         )
-        return outcome, metrics.T
+        return outcome, metrics.T, xy.T
 
     return batch

@@ -18,6 +18,7 @@ import numpy as np
 
 from riskengine.study.aggregate import PieceAggregate, aggregate_batch, stop_point
 from riskengine.study.kernel import METRICS, CellRef, Kernel, SampleBatch
+from riskengine.study.landing import Touchdown
 from riskengine.study.plan import ChunkTask, PieceTask, cell_key
 from riskengine.study.spec import StudySpec
 
@@ -52,11 +53,14 @@ def _simulate_range(
             SampleBatch(
                 np.asarray(res.outcome)[:keep],
                 {m: np.asarray(res.metrics[m], dtype=np.float64)[:keep] for m in METRICS},
+                res.touchdown.take(keep) if res.touchdown is not None else None,
             )
         )
+    tds = [o.touchdown for o in outs]
     return SampleBatch(
         np.concatenate([o.outcome for o in outs]),
         {m: np.concatenate([o.metrics[m] for o in outs]) for m in METRICS},
+        Touchdown.concat([t for t in tds if t is not None]) if all(t is not None for t in tds) else None,
     )
 
 
@@ -74,7 +78,9 @@ def run_piece(
             batch = batch.take(at - task.start)
             stopped = at < spec.samples_per_cell
     need = float(kernel.nominal_propellant_need_kg(spec, cell))
-    agg = aggregate_batch(task.cell, task.piece, batch, n_out, stopped=stopped, need_kg=need)
+    agg = aggregate_batch(
+        task.cell, task.piece, batch, n_out, stopped=stopped, need_kg=need, landing_map=spec.landing_map
+    )
     keep = max(0, min(spec.retain_samples, task.start + len(batch)) - task.start)
     if keep:
         return dataclasses.replace(agg, retained=batch.take(keep), retained_start=task.start)

@@ -185,6 +185,9 @@ def test_plain_xarray_reads_the_cube_without_project_code(tmp_path: Path, spec_f
         "synthetic.logit_shift": 2,
         "outcome": 6,
         "quantile": 3,
+        "touchdown_x_m": 100,
+        "touchdown_y_m": 100,
+        "ellipse_level": 3,
     }
     assert not got["riskengine_loaded"]
     assert proc.stderr == ""
