@@ -6,10 +6,12 @@ they reject nonsense such as negative mass or a throttle above 1, and they bound
 
 from __future__ import annotations
 
+import difflib
 import itertools
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from riskengine.config.terrain_models import CraterPopulationSpec, FeatureSpec, LevelSpec
 from riskengine.errors import ConfigError
 
 
@@ -175,27 +177,114 @@ class SimSpec(_Strict):
     max_time_s: float = Field(1800.0, gt=0.0, le=36000.0)
 
 
-class TerrainSpec(_Strict):
-    """Along-track terrain of a site. ``profile_km_m``: knots (downrange km, elevation m above the site)."""
+# TerrainSpec fields that shape the grids at load time: not per-sample study parameters (the registry in
+# parameters.py should skip them as it skips grid_step_m and map_smoothing_m).
+TERRAIN_LOAD_TIME_FIELDS = frozenset(
+    {
+        "grid_step_m",
+        "map_smoothing_m",
+        "approach_azimuth_deg",
+        "rock_abundance_k",
+        "roughness_rms_slope_deg",
+        "roughness_baseline_m",
+        "hurst_exponent",
+        "map_resolution_m",
+        "map_min_crater_diameter_m",
+    }
+)
 
-    profile_km_m: list[tuple[float, float]] = Field(min_length=2)
+
+def _default_levels() -> list[LevelSpec]:
+    return [
+        LevelSpec(step_m=400.0, downrange_km=(-720.0, 60.0), crossrange_km=(-20.0, 20.0)),
+        LevelSpec(step_m=25.0, downrange_km=(-30.0, 5.0), crossrange_km=(-5.0, 5.0)),
+        LevelSpec(step_m=5.0, downrange_km=(-2.5, 2.5), crossrange_km=(-2.5, 2.5)),
+    ]
+
+
+class TerrainSpec(_Strict):
+    """Terrain of a site: the 2-D elevation model (``riskengine.terrain``) and, until the engine switches,
+    the 1-D along-track profile ``profile_km_m`` (knots: downrange km, elevation m above the site).
+
+    Track coordinates: downrange along ``approach_azimuth_deg`` (the approach comes from negative downrange,
+    the target is at 0), crossrange to the left of track. Load-time fields (``TERRAIN_LOAD_TIME_FIELDS``,
+    lists, nested models) shape the grids; ``map_offset_m``, ``map_shift_*_m`` and ``map_fidelity`` are
+    per-sample map errors the engine applies to the onboard map.
+    """
+
+    profile_km_m: list[tuple[float, float]] | None = Field(None, min_length=2)
     grid_step_m: float = Field(250.0, gt=1.0, le=1e5)
-    map_smoothing_m: float = Field(0.0, ge=0.0, le=1e5, description="Box-filter width of the onboard map")
-    map_fidelity: float = Field(1.0, ge=0.0, le=1.0)
-    map_offset_m: float = Field(0.0, ge=-1e4, le=1e4)
-    map_shift_m: float = Field(0.0, ge=-1e5, le=1e5)
+    map_smoothing_m: float = Field(
+        0.0,
+        ge=0.0,
+        le=1e5,
+        description="Onboard map blur, m: Gaussian sigma in the 2-D model (box width in the 1-D profile)",
+    )
+    map_fidelity: float = Field(1.0, ge=0.0, le=1.0, description="Relief scale of the onboard map (1: all)")
+    map_offset_m: float = Field(0.0, ge=-1e4, le=1e4, description="Vertical offset of the onboard map, m")
+    map_shift_m: float = Field(0.0, ge=-1e5, le=1e5, description="1-D profile: downrange map shift, m")
+    map_shift_downrange_m: float = Field(
+        0.0, ge=-1e5, le=1e5, description="Horizontal registration error of the onboard map, downrange, m"
+    )
+    map_shift_crossrange_m: float = Field(
+        0.0, ge=-1e5, le=1e5, description="Horizontal registration error of the onboard map, crossrange, m"
+    )
     slope_sigma_deg: float = Field(ge=0.0, le=45.0)
     rock_height_mean_m: float = Field(ge=0.0, le=5.0)
+    seed: int = Field(
+        0, ge=0, le=2**63 - 1, description="Seed of the procedural terrain (craters, roughness)"
+    )
+    approach_azimuth_deg: float = Field(
+        270.0, ge=-360.0, le=360.0, description="Direction of flight over the site, clockwise from north"
+    )
+    levels: list[LevelSpec] = Field(
+        default_factory=_default_levels, min_length=1, max_length=3, description="Grid levels, coarsest first"
+    )
+    features: list[FeatureSpec] = Field(default_factory=list, description="Named large landforms")
+    craters: CraterPopulationSpec = Field(default_factory=CraterPopulationSpec)
+    rock_abundance_k: float = Field(
+        0.01, ge=0.0, le=0.5, description="Golombek-Rapp rock abundance k (area fraction), site-wide"
+    )
+    roughness_rms_slope_deg: float = Field(
+        2.0, ge=0.0, le=45.0, description="RMS slope of the fractal background at roughness_baseline_m"
+    )
+    roughness_baseline_m: float = Field(25.0, gt=0.0, le=1e4, description="Baseline of that RMS slope, m")
+    hurst_exponent: float = Field(0.85, gt=0.0, lt=1.0, description="Self-affine roughness (Rosenburg 2011)")
+    map_resolution_m: float = Field(
+        0.0, ge=0.0, le=1e4, description="Onboard map resolves nothing finer than this, m (0: every level's)"
+    )
+    map_min_crater_diameter_m: float = Field(
+        0.0, ge=0.0, le=1e5, description="Procedural craters below this diameter are absent from the map, m"
+    )
+    map_missing_features: list[str] = Field(
+        default_factory=list, description="Named features absent from the onboard map"
+    )
+    dem_file: str | None = Field(
+        None, description="User DEM (NetCDF, Zarr or GeoTIFF), absolute or relative to configs/sites/"
+    )
 
     @model_validator(mode="after")
-    def _knots_increase(self) -> TerrainSpec:
-        xs = [k[0] for k in self.profile_km_m]
-        if any(b <= a for a, b in itertools.pairwise(xs)):
-            raise ValueError("profile_km_m downrange values must strictly increase")
-        if not xs[0] < 0.0 < xs[-1]:
-            raise ValueError(
-                f"profile_km_m must span the site (downrange 0); it spans {xs[0]} to {xs[-1]} km"
-            )
+    def _consistent(self) -> TerrainSpec:
+        if self.profile_km_m is not None:
+            xs = [k[0] for k in self.profile_km_m]
+            if any(b <= a for a, b in itertools.pairwise(xs)):
+                raise ValueError("profile_km_m downrange values must strictly increase")
+            if not xs[0] < 0.0 < xs[-1]:
+                raise ValueError(
+                    f"profile_km_m must span the site (downrange 0); it spans {xs[0]} to {xs[-1]} km"
+                )
+        names = [f.name for f in self.features]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"features: names must be unique; repeated: {dupes}")
+        for i, missing in enumerate(self.map_missing_features):
+            if missing not in names:
+                close = difflib.get_close_matches(missing, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"map_missing_features[{i}] = {missing!r} is not a feature of this site; "
+                    f"allowed: {names}{hint}"
+                )
         return self
 
 

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from riskengine.config.models import TerrainSpec
+from riskengine.errors import ConfigError
 
 # Grids are padded to a whole number of this many points, holding the last elevation (as ``np.interp`` does
 # past the last knot): XLA compiles one program per array shape, and a study over several sites would
@@ -39,5 +40,11 @@ def _grids(
 
 def terrain_grids(terrain: TerrainSpec) -> tuple[float, np.ndarray, np.ndarray]:
     """(grid start m, true elevation (N,), onboard map base (N,)) on a grid of ``terrain.grid_step_m``."""
+    if terrain.profile_km_m is None:
+        raise ConfigError(
+            "field 'terrain.profile_km_m' is required by the 1-D terrain path (a list of [km, m] knots)",
+            field="terrain.profile_km_m",
+            value=None,
+        )
     knots = tuple((float(a), float(b)) for a, b in terrain.profile_km_m)
     return _grids(knots, float(terrain.grid_step_m), float(terrain.map_smoothing_m))
