@@ -9,6 +9,7 @@ cube sees only the cube.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -135,9 +136,12 @@ class Ledger:
     def mark_done(self, cell: int, piece: int) -> None:
         self._arr("done")[cell, piece] = True
 
+    @functools.cached_property
+    def _landing_names(self) -> list[str]:
+        return sorted(k.removeprefix("landing_") for k in self._g.array_keys() if k.startswith("landing_"))
+
     def read_piece(self, cell: int, piece: int) -> PieceRecord:
-        names = sorted(k.removeprefix("landing_") for k in self._g.array_keys() if k.startswith("landing_"))
-        landing = {k: np.asarray(self._arr(f"landing_{k}")[cell, piece]) for k in names}
+        landing = {k: np.asarray(self._arr(f"landing_{k}")[cell, piece]) for k in self._landing_names}
         return PieceRecord(
             n=int(np.asarray(self._arr("n")[cell, piece])),
             counts=np.asarray(self._arr("count")[cell, piece]),
