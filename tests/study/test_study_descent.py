@@ -88,6 +88,8 @@ def test_a_tiny_descent_study_is_chunk_invariant(tmp_path: Path) -> None:
     for name in a.data_vars:
         np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=str(name))
     assert (a["n"] == 6).all() and (a["count"].sum("outcome") == 6).all()
+    located = a["landing_count"].sum(("touchdown_x_m", "touchdown_y_m")) + a["landing_outside_count"]
+    np.testing.assert_array_equal((located + a["landing_no_contact_count"]).values, a["count"].values)
     need = a["nominal_propellant_need_kg"].values
     assert np.isfinite(need).all() and (need > 0).all()
     np.testing.assert_allclose(a["propellant_loaded_kg"].values[..., 1], need[..., 1] * 1.2)
