@@ -134,4 +134,10 @@ class CraterPopulationSpec(_Strict):
     degraded_depth_ratio: float = Field(
         0.04, gt=0.0, le=0.35, description="d/D of the most degraded crater (Fassett & Thomson 2014)"
     )
+    degradation_skew: float = Field(
+        2.0,
+        ge=1.0,
+        le=10.0,
+        description="d/D = degraded (fresh/degraded)^(u^skew), u uniform: > 1 favours degraded craters (ESTIMATE)",
+    )
     min_cells: float = Field(3.0, ge=1.0, le=100.0, description="A level renders craters >= this many cells")

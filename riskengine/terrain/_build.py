@@ -137,9 +137,8 @@ def content(key: str, dem_key: tuple[str, int, int] | None) -> Content:
     return Content(tuple(geometry), tuple(bands), -float(at_target), dem)
 
 
-@functools.lru_cache(maxsize=48)
 def _roughness(key: str, i: int) -> F64 | float:
-    """Roughness band of level ``i`` on its real nodes, m (cached: the truth and the map share it)."""
+    """Roughness band of level ``i`` on its real nodes, m (not cached: ~0.1 s, and 14 MB a site if kept)."""
     terrain = TerrainSpec.model_validate_json(key)
     geometry = layout(terrain.levels)
     g = geometry[i]
@@ -150,12 +149,13 @@ def _roughness(key: str, i: int) -> F64 | float:
     )
     if terrain.roughness_rms_slope_deg <= 0.0 or longest <= 2.0 * g.step_m:
         return 0.0
+    # One PSD for all levels, calibrated on the band the finest level realises (its Nyquist to the cap).
+    band = (2.0 * geometry[-1].step_m, ROUGHNESS_MAX_WAVELENGTH_M)
     c = _spectral.fbm_psd_coefficient(
-        terrain.roughness_rms_slope_deg, terrain.roughness_baseline_m, terrain.hurst_exponent
+        terrain.roughness_rms_slope_deg, terrain.roughness_baseline_m, terrain.hurst_exponent, band
     )
     rng = np.random.default_rng([terrain.seed, 2, i])
     field = _spectral.fbm(g.real, g.step_m, c, terrain.hurst_exponent, (2.0 * g.step_m, longest), rng)
-    field.setflags(write=False)
     return field
 
 
@@ -178,9 +178,11 @@ def assemble(
     c: Content,
     features: tuple[str, ...] | None = None,
     min_crater_m: float = 0.0,
-) -> list[Grid]:
-    """Truth levels (or, with features / craters left out, the map's undegraded surface)."""
+) -> tuple[list[Grid], list[F64]]:
+    """Truth levels (or, with features / craters left out, the map's undegraded surface), and each level's
+    real-region heights before the taper (what the map degrades before it is stitched in turn)."""
     grids: list[Grid] = []
+    untapered: list[F64] = []
     own_prev: Grid | None = None
     for i, g in enumerate(c.geometry):
         xs, ys = g.axes(padded=False)
@@ -207,17 +209,17 @@ def assemble(
                 real = b * h_dem + (1.0 - b) * real
         grid, _ = _stitch(grids[-1] if grids else None, g, real)
         grids.append(grid)
+        untapered.append(real)
         own_prev = Grid(g.origin[0], g.origin[1], g.step_m, own)
-    return grids
+    return grids, untapered
 
 
-def degrade(terrain: TerrainSpec, c: Content, undegraded: list[Grid]) -> list[Grid]:
-    """The onboard map: each level low-passed to ``map_resolution_m`` and blurred by ``map_smoothing_m``,
-    then re-stitched so the map's levels also join without a step."""
+def degrade(terrain: TerrainSpec, c: Content, untapered: list[F64]) -> list[Grid]:
+    """The onboard map: each level's untapered surface low-passed to ``map_resolution_m`` and blurred by
+    ``map_smoothing_m``, then stitched onto the map's coarser level, so the map's levels join without a
+    step too (and with no degradation the map is the truth)."""
     out: list[Grid] = []
-    for g, level in zip(c.geometry, undegraded, strict=True):
-        r0, r1 = g.real
-        real = np.asarray(level.heights_m[:r0, :r1], dtype=np.float64)
+    for g, real in zip(c.geometry, untapered, strict=True):
         filtered = _spectral.lowpass(
             real, g.step_m, cutoff_m=2.0 * terrain.map_resolution_m, sigma_m=terrain.map_smoothing_m
         )
@@ -226,12 +228,33 @@ def degrade(terrain: TerrainSpec, c: Content, undegraded: list[Grid]) -> list[Gr
     return out
 
 
+def _shifted(grids: list[Grid], shift_m: float) -> ElevationModel:
+    return ElevationModel(
+        tuple(
+            make_grid(g.origin_downrange_m, g.origin_crossrange_m, g.step_m, g.heights_m + shift_m)
+            for g in grids
+        )
+    )
+
+
 @functools.lru_cache(maxsize=16)
-def build(key: str, dem_key: tuple[str, int, int] | None, onboard: bool) -> ElevationModel:
+def _truth(key: str, dem_key: tuple[str, int, int] | None) -> tuple[ElevationModel, float]:
+    """(truth, the shift applied): one constant so the truth is exactly 0 at the target (the landform and
+    crater datum leaves the roughness there; a constant keeps the levels' continuity)."""
+    raw = ElevationModel(tuple(assemble(TerrainSpec.model_validate_json(key), content(key, dem_key))[0]))
+    shift = -float(raw.height_m(0.0, 0.0))
+    return _shifted(list(raw.levels), shift), shift
+
+
+@functools.lru_cache(maxsize=16)
+def _map(key: str, dem_key: tuple[str, int, int] | None) -> ElevationModel:
     terrain = TerrainSpec.model_validate_json(key)
     c = content(key, dem_key)
-    if not onboard:
-        return ElevationModel(tuple(assemble(terrain, c)))
     names = tuple(f.name for f in terrain.features if f.name not in set(terrain.map_missing_features))
-    undegraded = assemble(terrain, c, names, terrain.map_min_crater_diameter_m)
-    return ElevationModel(tuple(degrade(terrain, c, undegraded)))
+    _, untapered = assemble(terrain, c, names, terrain.map_min_crater_diameter_m)
+    return _shifted(degrade(terrain, c, untapered), _truth(key, dem_key)[1])
+
+
+def build(key: str, dem_key: tuple[str, int, int] | None, onboard: bool) -> ElevationModel:
+    """Truth or onboard map (both cached), shifted by the same constant."""
+    return _map(key, dem_key) if onboard else _truth(key, dem_key)[0]
