@@ -17,6 +17,7 @@ when the target lies inside it, else its median):
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,11 @@ def _read_xarray(path: Path) -> Dem:
     import xarray as xr
 
     try:
-        ds = xr.open_zarr(path) if path.is_dir() or path.suffix == ".zarr" else xr.open_dataset(path)
+        with warnings.catch_warnings():
+            # A store without consolidated metadata is fine for one small grid read once per process.
+            warnings.filterwarnings("ignore", message="Failed to open Zarr store with consolidated")
+            is_zarr = path.is_dir() or path.suffix == ".zarr"
+            ds = xr.open_zarr(path) if is_zarr else xr.open_dataset(path)
     except Exception as exc:
         raise ConfigError(
             f"field '{FIELD}' = '{path}': not readable as NetCDF or Zarr ({exc})",
