@@ -231,8 +231,9 @@ class TerrainSpec(_Strict):
     )
     slope_sigma_deg: float = Field(ge=0.0, le=45.0)
     rock_height_mean_m: float = Field(ge=0.0, le=5.0)
+    # Bounded to 2^31: resolved parameter values pass through float, exact for integers below 2^53.
     seed: int = Field(
-        0, ge=0, le=2**63 - 1, description="Seed of the procedural terrain (craters, roughness)"
+        0, ge=0, le=2**31 - 1, description="Seed of the procedural terrain (craters, roughness)"
     )
     approach_azimuth_deg: float = Field(
         270.0, ge=-360.0, le=360.0, description="Direction of flight over the site, clockwise from north"
