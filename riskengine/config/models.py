@@ -58,6 +58,26 @@ class VehicleSpec(_Strict):
     )
 
 
+class BeamSpec(_Strict):
+    """One altimeter beam fixed in the body, ``tilt_deg`` from the instrument's boresight towards azimuth
+    ``azimuth_deg`` (from body +x towards +y, as if the boresight were body -z). Body +x points up and
+    downrange in braking and downrange when upright, so azimuth 180 tilts towards the nadir while braking
+    (``riskengine.core.attitude``)."""
+
+    tilt_deg: float = Field(0.0, ge=0.0, le=80.0)
+    azimuth_deg: float = Field(0.0, ge=-360.0, le=360.0)
+    range: bool = Field(True, description="The beam measures slant range")
+    velocity: bool = Field(
+        True, description="The beam measures line-of-sight velocity (with the velocity channel)"
+    )
+
+    @model_validator(mode="after")
+    def _measures_something(self) -> BeamSpec:
+        if not (self.range or self.velocity):
+            raise ValueError("a beam must measure range, velocity or both")
+        return self
+
+
 class AltimeterSpec(_Strict):
     max_range_m: float = Field(gt=0.0, le=1e6)
     acquisition_delay_s: float = Field(0.0, ge=0.0, le=3600.0)
@@ -68,7 +88,32 @@ class AltimeterSpec(_Strict):
     period_s: float = Field(gt=0.0, le=60.0)
     velocity_noise_mps: float = Field(0.0, ge=0.0, le=100.0)
     velocity_channel: bool = Field(
-        False, description="The instrument also measures 3-axis velocity (Doppler); false: range only"
+        False, description="Each beam also measures the line-of-sight velocity (Doppler); false: range only"
+    )
+    boresight_tilt_deg: float = Field(
+        0.0,
+        ge=0.0,
+        le=80.0,
+        description="Cant of the instrument's boresight from body -z (the engine's direction)",
+    )
+    boresight_azimuth_deg: float = Field(
+        180.0,
+        ge=-360.0,
+        le=360.0,
+        description="Direction of the cant, from body +x towards +y (180: towards the nadir while pitched back in braking)",
+    )
+    beams: list[BeamSpec] = Field(
+        default_factory=lambda: [BeamSpec()],
+        min_length=1,
+        max_length=4,
+        description="Body-fixed beams (1 to 4), tilt and azimuth about the boresight; each gives a slant range "
+        "and/or, with the velocity channel, its line-of-sight velocity",
+    )
+    beam_divergence_mrad: float = Field(
+        1.0, ge=0.0, le=300.0, description="Full beam width: the spot whose terrain a range averages"
+    )
+    max_incidence_deg: float = Field(
+        70.0, gt=0.0, le=89.0, description="No return beyond this angle between beam and ground normal"
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from riskengine.config.errors import config_error
 from riskengine.config.models import (
     AltimeterSpec,
+    BeamSpec,
     BodySpec,
     GuidanceSpec,
     SensorSuiteSpec,
@@ -27,7 +28,7 @@ from riskengine.config.models import (
 )
 from riskengine.config.parameters import FUEL_MARGIN, FUEL_MARGIN_HOVER, GROUPS, PARAMETERS, resolve_path
 from riskengine.config.presets import load_preset
-from riskengine.config.terrain_grid import terrain_grids
+from riskengine.config.site_terrain import terrain_params
 from riskengine.core import (
     AltimeterParams,
     BodyParams,
@@ -37,10 +38,10 @@ from riskengine.core import (
     Outcome,
     Params,
     SimParams,
-    TerrainParams,
     VehicleParams,
     simulate,
 )
+from riskengine.core.sensors import beam_direction_body
 from riskengine.core.vehicle import mass_flow
 from riskengine.errors import ConfigError
 
@@ -137,7 +138,13 @@ def resolved_values(
     return values
 
 
-def _params_from_values(values: Mapping[str, float], site: str) -> Params:
+def _params_from_values(
+    values: Mapping[str, float],
+    site: str,
+    beams: Sequence[BeamSpec] | None = None,
+) -> Params:
+    """Core parameters from resolved ``values``; the altimeter's ``beams`` about its boresight (the sensor
+    preset's; one beam along the boresight where not given)."""
     site_spec = _site(site)
     groups: dict[str, Any] = {}
     specs: dict[str, BaseModel] = {}
@@ -159,21 +166,22 @@ def _params_from_values(values: Mapping[str, float], site: str) -> Params:
     def f32(x: float) -> jax.Array:
         return jnp.asarray(x, dtype=jnp.float32)
 
+    # Arrays that are not study parameters: the beam layout comes from the sensor preset.
+    layout = beams or [BeamSpec()]
+    arrays: dict[str, dict[str, Any]] = {
+        "altimeter": {
+            "beam_directions": jnp.asarray(
+                np.stack([beam_direction_body(b.tilt_deg, b.azimuth_deg) for b in layout]), jnp.float32
+            ),
+            "beam_ranges": jnp.asarray([float(b.range) for b in layout], jnp.float32),
+            "beam_velocities": jnp.asarray([float(b.velocity) for b in layout], jnp.float32),
+        }
+    }
     for group, cls in _PARAM_CLASSES.items():
-        fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
-        groups[group] = cls(**{name: f32(values[f"{group}.{name}"]) for name in fields})
-    start, elevation, map_base = terrain_grids(terrain_spec)
-    terrain = TerrainParams(
-        grid_start_m=f32(start),
-        grid_step_m=f32(terrain_spec.grid_step_m),
-        elevation_m=jnp.asarray(elevation, dtype=jnp.float32),
-        map_base_m=jnp.asarray(map_base, dtype=jnp.float32),
-        map_fidelity=f32(terrain_spec.map_fidelity),
-        map_offset_m=f32(terrain_spec.map_offset_m),
-        map_shift_m=f32(terrain_spec.map_shift_m),
-        slope_sigma_deg=f32(terrain_spec.slope_sigma_deg),
-        rock_height_mean_m=f32(terrain_spec.rock_height_mean_m),
-    )
+        extra = arrays.get(group, {})
+        fields = [n for n in cls.__dataclass_fields__ if n not in extra]  # type: ignore[attr-defined]
+        groups[group] = cls(**{name: f32(values[f"{group}.{name}"]) for name in fields}, **extra)
+    terrain = terrain_params(terrain_spec, values["vehicle.footprint_radius_m"])
     body = BodySpec()
     return Params(
         body=BodyParams(mu_m3ps2=f32(body.mu_m3ps2), radius_m=f32(body.radius_m)), terrain=terrain, **groups
@@ -272,7 +280,8 @@ def build_params(scenario: ScenarioSpec, site: str, assignments: Mapping[str, fl
         need = nominal_propellant_need_kg(scenario, site, assignments)
         reserve = hover_reserve_kg(values, hover_s) if hover_s is not None else need * (margin or 0.0) / 100.0
         values["vehicle.propellant_kg"] = need + reserve
-    return _params_from_values(values, site)
+    alt = load_preset("sensors", scenario.sensors, SensorSuiteSpec).altimeter
+    return _params_from_values(values, site, alt.beams)
 
 
 def hover_mass_flow_kgps(values: Mapping[str, float], mass_kg: float) -> float:

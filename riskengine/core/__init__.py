@@ -28,6 +28,8 @@ from riskengine.core.outcomes import (
 from riskengine.core.params import (
     AltimeterParams,
     BodyParams,
+    ElevationGrid,
+    ElevationModel,
     GuidanceParams,
     ImuParams,
     NavigationParams,
@@ -51,6 +53,8 @@ __all__ = [
     "AltimeterParams",
     "BodyParams",
     "Dispersion",
+    "ElevationGrid",
+    "ElevationModel",
     "Event",
     "GuidanceParams",
     "ImuParams",

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 
 from riskengine.core import (
     attitude,
+    elevation,
     frames,
     guidance,
     linalg,
@@ -39,16 +40,14 @@ from riskengine.core.params import Array, Params
 from riskengine.core.result import Result, Trace
 from riskengine.core.state import Draws, EventLog, Heights, Row, State, Touchdown
 
-# Uniforms per step: accelerometer (3), Doppler (3), altimeter noise, altimeter dropout, gyro (3), TRN (2).
-_N_NOISE = 13
-_IMU, _DOPPLER, _ALT_NOISE, _ALT_DROP, _GYRO, _TRN = (
-    slice(0, 3),
-    slice(3, 6),
-    6,
-    7,
-    slice(8, 11),
-    slice(11, 13),
-)
+# Uniforms per step: accelerometer (3), gyro (3), TRN (2), then per altimeter beam its range noise,
+# dropout and Doppler noise.
+_IMU, _GYRO, _TRN = slice(0, 3), slice(3, 6), slice(6, 8)
+_BEAMS_AT = 8
+
+
+def _n_noise(params: Params) -> int:
+    return _BEAMS_AT + 3 * int(params.altimeter.beam_directions.shape[0])
 
 
 def _period_steps(period_s: Array, dt: Array) -> Array:
@@ -57,15 +56,8 @@ def _period_steps(period_s: Array, dt: Array) -> Array:
 
 def _heights(params: Params, p: Array, p_est: Array) -> Heights:
     """Heights of the true position above true terrain and of the estimate above the onboard map."""
-    r = params.body.radius_m
-    elev, grad = terrain.true_elevation_and_gradient(params.terrain, frames.downrange(p, r))
-    map_elev, map_grad = terrain.map_elevation_and_gradient(params.terrain, frames.downrange(p_est, r))
-    return Heights(
-        true_m=frames.height_above_sphere(p, r) - elev,
-        terrain_gradient=grad,
-        estimated_m=frames.height_above_sphere(p_est, r) - map_elev,
-        map_gradient=map_grad,
-    )
+    true_m, grad, est_m, map_grad = terrain.heights(params.terrain, p, p_est, params.body.radius_m)
+    return Heights(true_m=true_m, terrain_gradient=grad, estimated_m=est_m, map_gradient=map_grad)
 
 
 def _row(t: Array, v: Array, up: Array, heights: Heights, propellant: Array) -> Row:
@@ -98,10 +90,10 @@ def init(params: Params, key: Array) -> State:
     )
 
     k_grad, k_rock = jax.random.split(key)
-    slope_scale = jnp.tan(jnp.deg2rad(params.terrain.slope_sigma_deg))
     draws = Draws(
-        local_gradient=slope_scale * jax.random.normal(k_grad, (2,), dtype=jnp.float32),
-        rock_m=params.terrain.rock_height_mean_m * jax.random.exponential(k_rock, dtype=jnp.float32),
+        local_gradient=params.terrain.subgrid_slope_sigma
+        * jax.random.normal(k_grad, (2,), dtype=jnp.float32),
+        rock_m=terrain.rock_height_m(params.terrain, jax.random.uniform(k_rock, dtype=jnp.float32)),
     )
     propellant = params.vehicle.propellant_kg
     zero = jnp.zeros_like(propellant)
@@ -167,7 +159,7 @@ def _clock(params: Params, state: State, noise_seed: Array) -> _Clock:
     # trajectories/s) and were removed.
     fine_dt = params.sim.dt_s
     # Materialise the step's uniforms once: XLA would otherwise re-derive them inside every consumer.
-    u = jax.lax.optimization_barrier(noise.uniforms(noise_seed, state.step, _N_NOISE))
+    u = jax.lax.optimization_barrier(noise.uniforms(noise_seed, state.step, _n_noise(params)))
     return _Clock(
         t=state.step.astype(jnp.float32) * fine_dt,
         dt=fine_dt,
@@ -177,30 +169,59 @@ def _clock(params: Params, state: State, noise_seed: Array) -> _Clock:
 
 
 class _Sensed(NamedTuple):
-    in_range: Array
-    valid: Array  # altimeter reading valid this step
-    reading_m: Array
-    doppler_site_mps: Array  # (3,) the Doppler measurement as navigation resolves it
+    in_range: Array  # some beam has a return this step
+    valid: Array  # (B,) beam readings valid this step
+    reading_m: Array  # (B,) slant ranges
+    doppler_mps: Array  # (B,) line-of-sight velocities
     trn_valid: Array
     trn_measured_m: Array  # (2,) along-track and crossrange position fix
 
 
-def _sense(params: Params, state: State, clock: _Clock, c_true: Array, c_est: Array) -> tuple[State, _Sensed]:
+def _beams_sensed(params: Params, state: State, c_true: Array, u: Array) -> tuple[Array, Array, Array]:
+    """(returns (B,), readings (B,), Doppler (B,)) of every beam, cast against the true terrain."""
+    alt, r = params.altimeter, params.body.radius_m
+    p, v = state.position_m, state.velocity_mps
+    n_beams = alt.beam_directions.shape[0]
+    body = sensors.beam_directions_body(alt)
+    ok, reading, doppler = [], [], []
+    for b in range(n_beams):
+        beam = linalg.matvec(c_true, body[b])
+        geo = sensors.beam_geometry(alt, params.terrain.truth, p, v, beam, r)
+        z = noise.gaussian(u[_BEAMS_AT + b])
+        ok.append(geo.ok)
+        reading.append(sensors.altimeter_reading(alt, geo.range_m, geo.range_rate_mps, z))
+        doppler.append(beam @ v + alt.velocity_noise_mps * noise.centred(u[_BEAMS_AT + 2 * n_beams + b]))
+    return jnp.stack(ok), jnp.stack(reading), jnp.stack(doppler)
+
+
+def _sense(
+    params: Params, state: State, clock: _Clock, c_true: Array, lanes_axis: str | None
+) -> tuple[State, _Sensed]:
     """What the instruments report this step (from the truth, through their error models)."""
     alt, nav, r = params.altimeter, params.navigation, params.body.radius_m
-    p, v, u = state.position_m, state.velocity_mps, clock.u
-    true_alt, grad = state.heights.true_m, state.heights.terrain_gradient
-    up = frames.local_up(p, r)
-    alt_rate = v @ up - grad * (v @ frames.local_along(up))
-    in_range = true_alt <= alt.max_range_m
+    p, u = state.position_m, clock.u
+    n_beams = alt.beam_directions.shape[0]
+    on_time = (state.step % _period_steps(alt.period_s, params.sim.dt_s)) == 0
+    # Beams are cast only on reading steps, and only while some lane is within range of the highest
+    # ground: casting costs ~25 terrain lookups per beam, and most of braking is far above any return.
+    reach = frames.height_above_sphere(p, r) - params.terrain.truth.max_height_m <= alt.max_range_m
+    could = on_time & reach & ~state.done
+
+    def cast(_: None) -> tuple[Array, Array, Array]:
+        return _beams_sensed(params, state, c_true, u)
+
+    def none(_: None) -> tuple[Array, Array, Array]:
+        zeros = jnp.zeros(n_beams, jnp.float32)
+        return jnp.zeros(n_beams, bool), zeros, zeros
+
+    ok, reading, doppler = jax.lax.cond(_any(could, lanes_axis), cast, none, None)
+    ok = ok & could
+    in_range = jnp.any(ok)
     t_in_range = jnp.where(in_range & jnp.isinf(state.t_in_range_s), clock.t, state.t_in_range_s)
     acquired = clock.t >= t_in_range + alt.acquisition_delay_s
-    on_time = (state.step % _period_steps(alt.period_s, params.sim.dt_s)) == 0
-    valid = in_range & acquired & on_time & (u[_ALT_DROP] >= alt.dropout_prob) & ~state.done
-    reading = sensors.altimeter_reading(alt, true_alt, alt_rate, noise.gaussian(u[_ALT_NOISE]))
-    # Doppler in body axes, resolved by navigation through its estimated attitude.
-    body = linalg.rmatvec(c_true, v) + alt.velocity_noise_mps * noise.centred(u[_DOPPLER])
-    doppler_site = linalg.matvec(c_est, body)
+    kept = jnp.stack([u[_BEAMS_AT + n_beams + b] >= alt.dropout_prob for b in range(n_beams)])
+    valid = ok & acquired & kept
+    true_alt = state.heights.true_m
     trn_on = (
         (nav.trn_sigma_m > 0.0)
         & (true_alt >= nav.trn_min_altitude_m)
@@ -211,7 +232,7 @@ def _sense(params: Params, state: State, clock: _Clock, c_true: Array, c_est: Ar
     along_est = frames.local_along(frames.local_up(state.est_position_m, r))
     dirs = jnp.stack([along_est, jnp.asarray(frames.E_Y)])
     trn = linalg.matvec(dirs, p) + nav.trn_sigma_m * noise.centred(u[_TRN])
-    sensed = _Sensed(in_range, valid, reading, doppler_site, trn_on, trn)
+    sensed = _Sensed(in_range, valid, reading, doppler, trn_on, trn)
     return state.replace(t_in_range_s=t_in_range), sensed
 
 
@@ -232,31 +253,44 @@ def _navigate(
     up_est = frames.local_up(p_est, r)
     along_est = frames.local_along(up_est)
 
-    def altimeter(f: navigation.NavFilter) -> tuple[navigation.NavFilter, Array]:
-        return navigation.altimeter_update(
-            f,
-            nav,
-            navigation.altimeter_direction(up_est, along_est, state.heights.map_gradient),
-            sensed.reading_m,
-            state.heights.estimated_m,
-            sensors.altimeter_sigma(alt, sensed.reading_m),
-            sensed.valid,
-        )
+    c_est = c_true + linalg.matmul(c_true, navigation.skew(state.attitude_knowledge_error_rad))
+    onboard = terrain.onboard_model(params.terrain)
+
+    def beams(f: navigation.NavFilter) -> tuple[navigation.NavFilter, Array]:
+        # Each beam as navigation believes it points, cast against the onboard map from the estimate;
+        # ranges first (each gated on its own), then the Doppler channel of the beams still trusted.
+        rejected = jnp.zeros((), bool)
+        predicted = []
+        body = sensors.beam_directions_body(alt)
+        for b in range(sensed.valid.shape[0]):
+            beam = linalg.matvec(c_est, body[b])
+            geo = sensors.beam_geometry(alt, onboard, p_est, v_est, beam, r)
+            predicted.append((beam, geo))
+            f, rej = navigation.range_update(
+                f,
+                nav,
+                beam,
+                geo.normal,
+                geo.descent,
+                sensed.reading_m[b],
+                geo.range_m,
+                sensors.altimeter_sigma(alt, sensed.reading_m[b]),
+                sensed.valid[b] & geo.ok & (alt.beam_ranges[b] > 0.0),
+            )
+            rejected = rejected | rej
+        doppler = (alt.velocity_channel > 0.0) & ~f.failed
+        for b, (beam, geo) in enumerate(predicted):
+            weight = (sensed.valid[b] & geo.ok & doppler).astype(jnp.float32) * alt.beam_velocities[b]
+            f = navigation.doppler_update(
+                f, beam, sensed.doppler_mps[b], v_est, alt.velocity_noise_mps, weight
+            )
+        return f, rejected
 
     def no_reading(f: navigation.NavFilter) -> tuple[navigation.NavFilter, Array]:
-        return f, jnp.zeros_like(sensed.valid)
+        return f, jnp.zeros((), bool)
 
-    usable = sensed.valid & ~state.nav.failed
-    filt, rejected = jax.lax.cond(_any(usable, lanes_axis), altimeter, no_reading, state.nav)
-    doppler_ok = sensed.valid & ~filt.failed & (alt.velocity_channel > 0.0)
-    filt = jax.lax.cond(
-        _any(doppler_ok, lanes_axis),
-        lambda f: navigation.doppler_update(
-            f, sensed.doppler_site_mps, v_est, alt.velocity_noise_mps, doppler_ok.astype(jnp.float32)
-        ),
-        lambda f: f,
-        filt,
-    )
+    usable = jnp.any(sensed.valid) & ~state.nav.failed
+    filt, rejected = jax.lax.cond(_any(usable, lanes_axis), beams, no_reading, state.nav)
     dirs = jnp.stack([along_est, jnp.asarray(frames.E_Y)])
     filt = jax.lax.cond(
         _any(sensed.trn_valid, lanes_axis),
@@ -446,8 +480,7 @@ def step(params: Params, state: State, noise_seed: Array, lanes_axis: str | None
     clock = _clock(params, state, noise_seed)
     before = state
     c_true = attitude.dcm(state.attitude)
-    c_est = c_true + linalg.matmul(c_true, navigation.skew(state.attitude_knowledge_error_rad))
-    state, sensed = _sense(params, state, clock, c_true, c_est)
+    state, sensed = _sense(params, state, clock, c_true, lanes_axis)
     state, rejected = _navigate(params, state, sensed, c_true, lanes_axis)
     state = _guide(params, state, clock)
     axis_est = attitude.estimated_axis(c_true, state.attitude_knowledge_error_rad)
@@ -473,7 +506,7 @@ def step(params: Params, state: State, noise_seed: Array, lanes_axis: str | None
     events = state.events
     for event, happened in (
         (Event.ALTIMETER_IN_RANGE, sensed.in_range),
-        (Event.ALTIMETER_FIRST_VALID, sensed.valid),
+        (Event.ALTIMETER_FIRST_VALID, jnp.any(sensed.valid)),
         (Event.ALTIMETER_REJECTED, rejected),
         (Event.ALTIMETER_DECLARED_FAILED, state.nav.failed & ~before.nav.failed),
         (Event.APPROACH_START, state.guidance.phase == guidance.APPROACH),
@@ -493,11 +526,13 @@ def finish(params: Params, state: State) -> Result:
     vz, v_h = frames.split_velocity(td.velocity_mps, up)
     sink = -vz
     h_speed = jnp.linalg.norm(v_h)
-    s = frames.downrange(td.position_m, r)
-    elev, grad = terrain.true_elevation_and_gradient(params.terrain, s)
+    s, c = elevation.track_coordinates(td.position_m, r)
+    elev, grad = terrain.true_elevation_and_gradient(params.terrain, s, c)
     along = frames.local_along(up)
-    v_h2 = jnp.stack([v_h @ along, v_h @ frames.E_Y])  # local horizontal: along track, crossrange
-    gradient = jnp.stack([grad + state.draws.local_gradient[0], state.draws.local_gradient[1]])
+    v_h2 = jnp.stack([v_h @ along, v_h @ jnp.cross(up, along)])  # local horizontal: along track, crossrange
+    # The grid's gradient at the touchdown point (its cells are metres at the landing area, the footpad
+    # span's scale) plus the sub-grid part drawn at initialisation.
+    gradient = grad + state.draws.local_gradient
     rock_tilt = jnp.rad2deg(jnp.arctan(state.draws.rock_m / (2.0 * params.vehicle.footprint_radius_m)))
     slope = touchdown.tilt_deg(gradient, rock_tilt)
     g_surface = params.body.mu_m3ps2 / jnp.square(r)
@@ -524,9 +559,9 @@ def finish(params: Params, state: State) -> Result:
         slope_deg=jnp.where(contacted, slope, nan),
         tilt_deg=jnp.where(contacted, tilt, nan),
         propellant_remaining_kg=td.propellant_kg,
-        miss_distance_m=jnp.where(contacted, jnp.hypot(s, td.position_m[1]), nan),
+        miss_distance_m=jnp.where(contacted, jnp.hypot(s, c), nan),
         touchdown_downrange_m=jnp.where(contacted, s, nan),
-        touchdown_crossrange_m=jnp.where(contacted, td.position_m[1], nan),
+        touchdown_crossrange_m=jnp.where(contacted, c, nan),
         duration_s=td.t_s,
         altimeter_rejections=state.nav.total_rejections,
         nis_sum=state.nav.nis_sum,

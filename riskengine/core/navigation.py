@@ -16,14 +16,12 @@ filter", 2017, sections 5-7; Groves, "Principles of GNSS, Inertial and Multisens
   ``process_accel_sigma_mps2`` of unmodelled acceleration on velocity (and its integral on position), gyro
   angle random walk and the assumed gyro bias on attitude (the bias is not a state: its drift over a step
   enters as noise, ``(b_g dt)^2``). Gravity-gradient coupling (~2e-6 s^-2) is below the errors here.
-* **Altimeter** (height above terrain along the local vertical): predicted from the estimated position and
-  the **onboard map**; row ``up - map_gradient * along`` on position; noise variance is the reading's plus
-  the map's height error (``assumed_map_sigma_m``), so a filter tracking at 10 Hz does not believe itself
-  more precise than its map. Innovation gate ``|y| > max(gate_sigma sqrt(S), gate_floor_m)`` rejects; after
-  ``max_consecutive_rejections`` rejections in a row the altimeter and its Doppler channel are declared
-  failed and never used again (the hardware-fault guard Hakuto-R Mission 1 carried; ispace, 26 May 2023).
-* **Doppler** (3 axes, body frame, resolved by the estimated attitude): ``y = dv + [v x] eps``, so
-  velocity aiding also observes attitude error and accelerometer bias through their effect on velocity.
+* **Altimeter beams** (slant range along each body-fixed beam, ``sensors``): predicted by casting the
+  *estimated* beam from the estimated position against the **onboard map**; row on position and attitude
+  (``range_update``); noise variance is the reading's plus the map's height error seen along the beam.
+  Innovation gating and the rejection / declare-failed guard (Hakuto-R Mission 1's).
+* **Doppler** (velocity along each beam, relative to the ground): row on velocity and attitude, so
+  velocity aiding also observes attitude error and, through velocity, accelerometer bias.
 * **Terrain-relative navigation** (optional): a horizontal position fix with ``trn_sigma_m`` inside an
   altitude band, at ``trn_period_s``.
 
@@ -199,31 +197,47 @@ def scalar_update(
     )
 
 
+def _sparse_row(f: NavFilter, parts: tuple[tuple[slice, Array], ...]) -> tuple[Array, Array, Array]:
+    """(P h, h . correction, h P h) for a row made of 3-vectors on a few 3-state blocks."""
+    ph = sum(linalg.matvec(f.cov[:, block], h) for block, h in parts)
+    h_x = sum(h @ f.correction[block] for block, h in parts)
+    hph = sum(h @ ph[block] for block, h in parts)
+    return ph, h_x, hph  # type: ignore[return-value]
+
+
 def _position_row(f: NavFilter, d: Array) -> tuple[Array, Array, Array]:
     """(P h, h . correction, h P h) for a row ``d`` (3,) on position only."""
-    ph = linalg.matvec(f.cov[:, 0:3], d)
-    return ph, d @ f.correction[0:3], d @ ph[0:3]
+    return _sparse_row(f, ((POS, d),))
 
 
-def altimeter_direction(up_est: Array, along_est: Array, map_gradient: Array) -> Array:
-    """(3,) position part of the altimeter's row (height above the map): ``up - gradient * along``."""
-    return up_est - map_gradient * along_est
-
-
-def altimeter_update(
+def range_update(
     f: NavFilter,
     nav: NavigationParams,
-    direction: Array,
+    beam_est: Array,
+    normal_est: Array,
+    cos_incidence: Array,
     reading_m: Array,
     predicted_m: Array,
     reading_sigma_m: Array,
     valid: Array,
 ) -> tuple[NavFilter, Array]:
-    """Gate and apply one altimeter reading; returns (filter, rejected flag). An invalid reading (out of
-    range, not yet acquired, dropped out, or the altimeter declared failed) changes nothing."""
+    """Gate and apply one beam's slant range; returns (filter, rejected flag).
+
+    The range to locally planar ground with normal ``n`` along the estimated beam ``u`` from ``p`` is
+    ``r = n . (x0 - p) / (n . u)``: its row is ``-n / (n . u)`` on position and ``-r / (n . u) (u x n)`` on
+    attitude (``u_true = u + eps x u``). The noise variance is the reading's plus the map's height error
+    seen along the beam, ``(assumed_map_sigma / cos i)^2``, so a filter tracking at 2 Hz does not believe
+    itself more precise than its map. Innovation gate ``|y| > max(gate_sigma sqrt(S), gate_floor_m)``
+    rejects; after ``max_consecutive_rejections`` rejections in a row the instrument is declared failed
+    and never used again (the hardware-fault guard Hakuto-R Mission 1 carried; ispace, 26 May 2023). An
+    invalid reading (no return, not yet acquired, dropped out, or the instrument failed) changes nothing.
+    """
     usable = valid & ~f.failed
-    ph, h_x, hph = _position_row(f, direction)
-    variance = jnp.square(reading_sigma_m) + jnp.square(nav.assumed_map_sigma_m)
+    inv = 1.0 / cos_incidence  # -1 / (n . u)
+    h_pos = normal_est * inv
+    h_att = (predicted_m * inv * MILLI) * jnp.cross(beam_est, normal_est)
+    ph, h_x, hph = _sparse_row(f, ((POS, h_pos), (ATT, h_att)))
+    variance = jnp.square(reading_sigma_m) + jnp.square(nav.assumed_map_sigma_m * inv)
     innovation = reading_m - predicted_m - h_x
     gate = jnp.maximum(nav.gate_sigma * jnp.sqrt(hph + variance), nav.gate_floor_m)
     accepted = usable & (jnp.abs(innovation) <= gate)
@@ -245,20 +259,14 @@ def altimeter_update(
 
 
 def doppler_update(
-    f: NavFilter, measured_site_mps: Array, v_est: Array, noise_mps: Array, weight: Array
+    f: NavFilter, beam_est: Array, measured_mps: Array, v_est: Array, noise_mps: Array, weight: Array
 ) -> NavFilter:
-    """Three-axis velocity relative to the ground, resolved in the site frame by the estimated attitude:
-    row ``i`` is ``e_v(i) + [v x]_i`` on (velocity, attitude)."""
-    sk = skew(v_est) * MILLI  # d(y)/d(eps) = [v x]
-    y = measured_site_mps - v_est
+    """Velocity along one beam relative to the ground: ``y = u . v``, row ``u`` on velocity and ``u x v``
+    on attitude (``(eps x u) . v = eps . (u x v)``)."""
+    parts = ((VEL, beam_est), (ATT, jnp.cross(beam_est, v_est) * MILLI))
+    ph, h_x, hph = _sparse_row(f, parts)
     var = jnp.square(jnp.maximum(noise_mps, 1e-4))
-    for axis in range(3):
-        row = sk[axis]
-        ph = f.cov[:, VEL.start + axis] + linalg.matvec(f.cov[:, ATT], row)
-        h_x = f.correction[VEL.start + axis] + row @ f.correction[ATT]
-        hph = ph[VEL.start + axis] + row @ ph[ATT]
-        f = scalar_update(f, ph, h_x, hph, y[axis], var, weight)
-    return f
+    return scalar_update(f, ph, h_x, hph, measured_mps - beam_est @ v_est, var, weight)
 
 
 def position_fix_update(

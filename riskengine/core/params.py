@@ -48,21 +48,35 @@ class VehicleParams(PyTree):
 
 
 @pytree_dataclass
+class ElevationGrid(PyTree):
+    """One level of an elevation model (``riskengine.core.elevation``), in track coordinates."""
+
+    origin_m: Array  # (2,) downrange, crossrange of heights_m[0, 0]
+    step_m: Array  # cell size (square cells)
+    heights_m: Array  # (n_downrange, n_crossrange) float32, above the reference sphere
+
+
+@pytree_dataclass
+class ElevationModel(PyTree):
+    levels: tuple[ElevationGrid, ...]  # coarsest first; each finer level inside the previous one
+    max_height_m: Array  # highest point of the model (bounds where a beam can meet the ground)
+
+
+@pytree_dataclass
 class TerrainParams(PyTree):
-    grid_start_m: Array  # downrange of the first grid point
-    grid_step_m: Array
-    elevation_m: Array  # (N,) true elevation on the grid
-    map_base_m: Array  # (N,) the onboard map's elevation before fidelity/offset/shift (smoothed truth)
-    map_fidelity: Array  # 1: map = smoothed truth; 0: map is flat at the site's elevation (no terrain)
-    map_offset_m: Array  # constant vertical error of the onboard map
-    map_shift_m: Array  # downrange registration error of the onboard map
-    slope_sigma_deg: Array  # local slope at touchdown: Rayleigh scale (per-axis Gaussian gradient)
-    rock_height_mean_m: Array  # height of a rock under one footpad: exponential with this mean
+    truth: ElevationModel
+    onboard: ElevationModel  # the onboard map, before its per-sample errors below
+    map_fidelity: Array  # relief scale of the onboard map: 1 as built, 0 flat at the site's elevation
+    map_offset_m: Array  # vertical registration error of the onboard map
+    map_shift_downrange_m: Array  # horizontal registration error of the onboard map
+    map_shift_crossrange_m: Array
+    subgrid_slope_sigma: Array  # per-axis std of the ground gradient at the footpad span below the grid
+    rock_height_quantiles_m: Array  # (Q,) tallest rock under one footpad at probabilities (i + 0.5) / Q
 
 
 @pytree_dataclass
 class AltimeterParams(PyTree):
-    max_range_m: Array  # readings only below this height above terrain
+    max_range_m: Array  # slant range along a beam beyond which it gives no reading
     acquisition_delay_s: Array  # "sensor latency": first valid reading this long after first in range
     latency_s: Array  # each reading describes the state this long ago
     noise_floor_m: Array  # 1-sigma noise = floor + fraction * range
@@ -70,7 +84,14 @@ class AltimeterParams(PyTree):
     dropout_prob: Array  # probability that a given reading is invalid
     period_s: Array  # time between readings (an integer multiple of the step)
     velocity_noise_mps: Array  # Doppler channel (as NDL or the Apollo landing radar): 1-sigma per axis
-    velocity_channel: Array  # 1: the instrument also measures 3-axis velocity (Doppler); 0: none
+    velocity_channel: Array  # 1: each beam also measures its line-of-sight velocity (Doppler); 0: none
+    beam_divergence_mrad: Array  # full beam width: a range averages the terrain over its spot
+    max_incidence_deg: Array  # no return beyond this angle between the beam and the ground normal
+    boresight_tilt_deg: Array  # cant of the instrument's boresight from body -z
+    boresight_azimuth_deg: Array  # direction of the cant, from body +x towards +y
+    beam_directions: Array  # (B, 3) unit beam directions about a boresight along body -z (sensor preset)
+    beam_ranges: Array  # (B,) 1 where the beam measures slant range
+    beam_velocities: Array  # (B,) 1 where the beam measures line-of-sight velocity (with the channel on)
 
 
 @pytree_dataclass

@@ -1,15 +1,24 @@
-"""Altimeter, Doppler and IMU error models.
+"""Altimeter beams, their Doppler channel, and the IMU error models.
 
-Altimeter (laser rangefinder or radar): reports height above the terrain directly below. It gives
-nothing above ``max_range_m``; after first coming into range it needs ``acquisition_delay_s`` before its
-first valid reading (Mission 2's LRF: designed from ~3 km, first valid below ~900 m; ispace, 24 June
-2025). Each reading is ``latency_s`` old, has 1-sigma noise ``noise_floor + noise_fraction * range`` and
-drops out with a fixed probability.
+Altimeter (laser rangefinder, radar or Navigation Doppler Lidar): one to four beams fixed in the body
+frame. Each beam's slant range is ray-cast against the *true* elevation model along the *true* beam
+direction (``riskengine.core.elevation``): no reading beyond ``max_range_m`` of slant range or beyond
+``max_incidence_deg`` between the beam and the ground normal (too little light or echo comes back), and
+the range is that of the mean ground height over the beam's spot (``beam_divergence_mrad``: a laser's
+metre-scale spot resolves a boulder, a radar's ~100 m spot averages a crater). A lander pitched ~60 deg in
+braking sees a beam along its thrust axis ~2x further than its height, so a short-range altimeter comes
+into range only once the lander pitches up or gets low: the beam geometry is part of what the product's
+"sensor latency" measures. After first coming into range the instrument needs ``acquisition_delay_s``
+before its first valid reading (Mission 2's LRF: designed from ~3 km, first valid below ~900 m; ispace,
+24 June 2025). Each reading is ``latency_s`` old, has 1-sigma noise ``noise_floor + noise_fraction *
+range`` and drops out with a fixed probability.
 
-Doppler channel (Navigation Doppler Lidar, the Apollo landing radar's velocity beams): shares the
-altimeter's range, acquisition and validity (one instrument: declared failed together) and measures the
-velocity relative to the ground in body axes with white noise (``velocity_noise_mps`` per axis); the
-navigation resolves it with its estimated attitude. ``velocity_channel`` 0 means the instrument has none.
+Doppler channel (Navigation Doppler Lidar: three beams 22.5 deg off the boresight, 120 deg apart;
+Amzajerdian et al., "Doppler lidar sensor for precision landing on the Moon and Mars", IEEE Aerospace
+2012; the Apollo landing radar's velocity beams): each beam also measures the velocity along its line of
+sight relative to the ground, with white noise ``velocity_noise_mps``; it shares the beam's range limit,
+acquisition and validity (one instrument, declared failed together). Three non-coplanar beams measure the
+whole velocity vector; one beam only its line-of-sight component.
 
 IMU (strapdown, body axes): the accelerometer measures specific force through a scale-factor error and a
 small misalignment of its triad, plus a constant bias and white noise (velocity random walk); the
@@ -20,9 +29,13 @@ thrust is ~0.5 milli-g of apparent acceleration: as large as a tactical accelero
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+from typing import NamedTuple
 
-from riskengine.core.params import AltimeterParams, Array, ImuParams
+import jax.numpy as jnp
+import numpy as np
+
+from riskengine.core import elevation, frames
+from riskengine.core.params import AltimeterParams, Array, ElevationModel, ImuParams
 
 PPM = 1e-6
 
@@ -32,8 +45,71 @@ def altimeter_sigma(alt: AltimeterParams, range_m: Array) -> Array:
     return alt.noise_floor_m + alt.noise_fraction * jnp.abs(range_m)
 
 
+def beam_direction_body(tilt_deg: float, azimuth_deg: float) -> np.ndarray:
+    """(3,) unit direction ``tilt_deg`` from body -z towards body azimuth ``azimuth_deg`` (from +x towards
+    +y); host-side, for building the parameters."""
+    t, a = np.deg2rad(tilt_deg), np.deg2rad(azimuth_deg)
+    return np.array([np.sin(t) * np.cos(a), np.sin(t) * np.sin(a), -np.cos(t)])
+
+
+def beam_directions_body(alt: AltimeterParams) -> Array:
+    """(B, 3) unit beam directions in the body: the preset's beams (laid out about body -z) turned by the
+    rotation that takes body -z to the canted boresight (Rodrigues' formula about ``-z x boresight``)."""
+    t, a = jnp.deg2rad(alt.boresight_tilt_deg), jnp.deg2rad(alt.boresight_azimuth_deg)
+    k = jnp.stack([jnp.sin(a), -jnp.cos(a), jnp.zeros_like(a)])  # unit (-z) x boresight / sin(t)
+    d = alt.beam_directions
+    k_d = jnp.cross(jnp.broadcast_to(k, d.shape), d)
+    return d * jnp.cos(t) + k_d * jnp.sin(t) + k[None, :] * (d @ k)[:, None] * (1.0 - jnp.cos(t))
+
+
+class BeamGeometry(NamedTuple):
+    range_m: Array  # slant range to the spot's mean ground height along the beam
+    range_rate_mps: Array  # d(range)/dt for the beam held fixed in direction
+    ok: Array  # a return: ground within range, incidence within limit
+    normal: Array  # (3,) ground normal at the spot (site frame)
+    descent: Array  # -u . n, the cosine of the incidence angle (> 0 for a beam meeting the ground)
+
+
+def beam_geometry(
+    alt: AltimeterParams, model: ElevationModel, p: Array, v: Array, u: Array, radius_m: Array
+) -> BeamGeometry:
+    """What a beam along ``u`` (site frame) from ``p`` moving at ``v`` sees of ``model``.
+
+    The spot's mean height is taken from its centre and four points at its edge (across the beam, and along
+    its ground track stretched by the incidence), which leaves a plane unchanged and pulls the range
+    towards the mean of a curved surface (a crater rim, a boulder field). Range rate for a fixed beam over
+    locally planar ground: ``-(n . v) / (n . u)``.
+    """
+    t, x, grad, hit = elevation.raycast(model, p, u, radius_m, alt.max_range_m)
+    normal = elevation.ground_normal(x, radius_m, grad)
+    cos_inc = -(u @ normal)
+    up = frames.local_up(x, radius_m)
+    along = frames.local_along(up)
+    cross = jnp.cross(up, along)
+    s, c = elevation.track_coordinates(x, radius_m)
+    spot = 0.5e-3 * alt.beam_divergence_mrad * t  # spot radius
+    track = jnp.stack([u @ along, u @ cross])
+    norm = jnp.linalg.norm(track)
+    # A beam near the vertical has no ground track: its spot is round, any axis will do.
+    track = jnp.where(norm > 1e-3, track / jnp.maximum(norm, 1e-3), jnp.array([1.0, 0.0], jnp.float32))
+    stretch = spot / jnp.maximum(cos_inc, 0.2)
+    z0, _ = elevation.lookup(model, s, c)
+    z_sum = z0
+    for da in (stretch, -stretch):
+        z, _ = elevation.lookup(model, s + da * track[0], c + da * track[1])
+        z_sum = z_sum + z
+    for dc in (spot, -spot):
+        z, _ = elevation.lookup(model, s - dc * track[1], c + dc * track[0])
+        z_sum = z_sum + z
+    descent = jnp.maximum(-(u @ up), elevation.MIN_DESCENT)
+    range_m = t - (z_sum / 5.0 - z0) / descent
+    ok = hit & (cos_inc >= jnp.cos(jnp.deg2rad(alt.max_incidence_deg))) & (range_m <= alt.max_range_m)
+    rate = -(normal @ v) / jnp.minimum(-cos_inc, -1e-3)
+    return BeamGeometry(range_m, rate, ok, normal, jnp.maximum(cos_inc, 1e-3))
+
+
 def altimeter_reading(alt: AltimeterParams, range_m: Array, range_rate_mps: Array, z: Array) -> Array:
-    """A reading of true height above terrain ``range_m`` changing at ``range_rate_mps``.
+    """A reading of true slant range ``range_m`` changing at ``range_rate_mps``.
 
     Latency is applied to first order (``range - latency * rate``): latencies are tenths of a second, over
     which the neglected term (0.5 * accel * latency^2) is centimetres. ``z`` is a standard normal draw.

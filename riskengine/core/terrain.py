@@ -1,65 +1,73 @@
-"""Along-track terrain: true elevation, the onboard map the navigation believes, and touchdown slope.
+"""Terrain as the descent sees it: the true ground, the onboard map the navigation believes, touchdown tilt.
 
-The approach is a ground track, so terrain is an elevation profile against downrange on a uniform grid
-(O(1) lookup on every step). Crossrange terrain variation is not modelled along the approach; at touchdown
-the local slope adds a random two-axis gradient and a rock under one footpad, from the site's statistics.
+Both are 2-D elevation models (``riskengine.core.elevation``) in track coordinates. The onboard map is a
+degraded copy of the truth built at load time (resolution, smoothing, missing craters and features:
+``riskengine.terrain``) with per-sample errors applied here: ``fidelity * map(s - shift_s, c - shift_c) +
+offset`` (fidelity 1 the map as built, 0 a map with no relief, flat at the site's elevation; the shift a
+horizontal registration error, the offset a vertical one).
+
+At touchdown the footpads sample the ground at the scale of their span; the grid resolves slopes down to
+its cell size, and what is finer enters as a random gradient (``subgrid_slope_sigma``, from the site's
+roughness scaling) and a rock under one footpad (from the site's rock abundance).
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from riskengine.core.params import Array, TerrainParams
+from riskengine.core import elevation, frames
+from riskengine.core.params import Array, ElevationModel, TerrainParams
 
 
-def _grid_lookup(values: Array, start_m: Array, step_m: Array, s: Array) -> tuple[Array, Array]:
-    """Linear interpolation of a uniform grid at downrange ``s`` (clamped at the ends) and its slope dz/ds."""
-    n = values.shape[0]
-    u = (s - start_m) / step_m
-    i = jnp.clip(jnp.floor(u), 0, n - 2).astype(jnp.int32)
-    f = jnp.clip(u - i, 0.0, 1.0)
-    z0 = values[i]
-    z1 = values[i + 1]
-    return z0 + f * (z1 - z0), (z1 - z0) / step_m
+def true_elevation_and_gradient(terrain: TerrainParams, s: Array, c: Array) -> tuple[Array, Array]:
+    """True elevation (m) and (2,) gradient ``(dz/ds, dz/dc)`` at track coordinates ``(s, c)``."""
+    return elevation.lookup(terrain.truth, s, c)
 
 
-def true_elevation(terrain: TerrainParams, s: Array) -> Array:
-    """True terrain elevation at downrange ``s``, m."""
-    return _grid_lookup(terrain.elevation_m, terrain.grid_start_m, terrain.grid_step_m, s)[0]
-
-
-def true_elevation_and_gradient(terrain: TerrainParams, s: Array) -> tuple[Array, Array]:
-    """True elevation (m) and along-track gradient dz/ds (dimensionless) at ``s``."""
-    return _grid_lookup(terrain.elevation_m, terrain.grid_start_m, terrain.grid_step_m, s)
-
-
-def map_elevation_and_gradient(terrain: TerrainParams, s: Array) -> tuple[Array, Array]:
-    """Elevation (m) and along-track gradient the onboard map gives at downrange ``s``.
-
-    ``fidelity * base(s - shift) + offset``: fidelity 1 is the (smoothed) truth, 0 a map with no terrain
-    at all (flat at the site's elevation); the shift is a horizontal registration error.
-    """
-    base, grad = _grid_lookup(
-        terrain.map_base_m, terrain.grid_start_m, terrain.grid_step_m, s - terrain.map_shift_m
+def map_elevation_and_gradient(terrain: TerrainParams, s: Array, c: Array) -> tuple[Array, Array]:
+    """Elevation (m) and (2,) gradient the onboard map gives at ``(s, c)``, with its per-sample errors."""
+    z, grad = elevation.lookup(
+        terrain.onboard, s - terrain.map_shift_downrange_m, c - terrain.map_shift_crossrange_m
     )
-    return terrain.map_fidelity * base + terrain.map_offset_m, terrain.map_fidelity * grad
+    return terrain.map_fidelity * z + terrain.map_offset_m, terrain.map_fidelity * grad
 
 
-def map_elevation(terrain: TerrainParams, s: Array) -> Array:
-    """Elevation the onboard map gives at downrange ``s``, m."""
-    return map_elevation_and_gradient(terrain, s)[0]
+def onboard_model(terrain: TerrainParams) -> ElevationModel:
+    """The onboard map with its per-sample errors folded in, as an :class:`ElevationModel` (for ray casts):
+    the registration shift moves each level's origin, fidelity and offset scale and lift its heights."""
+    shift = jnp.stack([terrain.map_shift_downrange_m, terrain.map_shift_crossrange_m])
+    levels = tuple(
+        g.replace(
+            origin_m=g.origin_m + shift,
+            heights_m=terrain.map_fidelity * g.heights_m + terrain.map_offset_m,
+        )
+        for g in terrain.onboard.levels
+    )
+    return ElevationModel(
+        levels=levels,
+        max_height_m=jnp.maximum(terrain.map_fidelity * terrain.onboard.max_height_m, 0.0)
+        + terrain.map_offset_m,
+    )
 
 
-def touchdown_slope_deg(
-    profile_gradient: Array, local_gradient: Array, rock_m: Array, footprint_radius_m: Array
-) -> Array:
-    """Tilt of the landed vehicle, deg.
+def heights(terrain: TerrainParams, p: Array, p_est: Array, radius_m: Array) -> tuple[Array, ...]:
+    """(true height above ground, (2,) true gradient, estimated height above the map, (2,) map gradient)
+    of the true position ``p`` and the estimate ``p_est``, along each one's local vertical."""
+    s, c = elevation.track_coordinates(p, radius_m)
+    z, grad = true_elevation_and_gradient(terrain, s, c)
+    s_e, c_e = elevation.track_coordinates(p_est, radius_m)
+    z_e, grad_e = map_elevation_and_gradient(terrain, s_e, c_e)
+    return (
+        frames.height_above_sphere(p, radius_m) - z,
+        grad,
+        frames.height_above_sphere(p_est, radius_m) - z_e,
+        grad_e,
+    )
 
-    The along-track profile gradient and the random local gradient (2,) add as vectors; a rock of height
-    ``rock_m`` under one footpad tilts the vehicle by a further atan(rock / footpad span).
-    """
-    gx = profile_gradient + local_gradient[0]
-    gy = local_gradient[1]
-    ground = jnp.arctan(jnp.sqrt(gx * gx + gy * gy))
-    rock = jnp.arctan(rock_m / (2.0 * footprint_radius_m))
-    return jnp.rad2deg(ground + rock)
+
+def rock_height_m(terrain: TerrainParams, u: Array) -> Array:
+    """Tallest rock under one footpad for a uniform draw ``u`` in [0, 1): the site's quantile table read
+    at ``u`` (piecewise constant: the table is fine enough that interpolating adds nothing)."""
+    q = terrain.rock_height_quantiles_m
+    i = jnp.clip(jnp.floor(u * q.shape[0]), 0, q.shape[0] - 1).astype(jnp.int32)
+    return q[i]

@@ -37,9 +37,11 @@ def test_apollo11_lands_within_the_gear_envelope_on_apollos_timeline(apollo11):
     approach = _event_t(apollo11, "terminal_descent_start") - braking
     assert 480.0 <= braking <= 540.0
     assert 90.0 <= approach <= 125.0
-    # The landing radar is taken from ~13.7 km (45,000 ft) and finds the stated ~880 m altitude error.
+    # The landing radar's ~13.7 km (45,000 ft) is its slant range along the altitude beam: the LM pitched
+    # back in braking looks at the ground tens of degrees off the vertical, so the first reading comes lower
+    # (the beam geometry, not a setting), and it finds the stated ~880 m altitude error.
     first = next(e for e in apollo11.events() if e["name"] == "altimeter_first_valid")
-    assert first["true_altitude_m"] > 13_000.0
+    assert 9_000.0 < first["true_altitude_m"] < 13_700.0
     assert 700.0 < first["estimated_altitude_m"] - first["true_altitude_m"] < 1000.0
 
 

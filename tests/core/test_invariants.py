@@ -47,7 +47,7 @@ def test_perfect_sensors_estimate_equals_truth(frigoris_params: Params):
     t = p.terrain
     # A map equal to the truth and an IMU without errors: navigation must track the truth exactly.
     p = p.replace(
-        terrain=t.replace(map_base_m=t.elevation_m, map_fidelity=jnp.float32(1.0)),
+        terrain=t.replace(onboard=t.truth, map_fidelity=jnp.float32(1.0)),
         altimeter=p.altimeter.replace(
             noise_floor_m=jnp.float32(0.0),
             noise_fraction=jnp.float32(0.0),
