@@ -96,6 +96,13 @@ def build_dispersion(
                 field=field,
                 value=name,
             )
+        if not PARAMETERS[path].per_sample:
+            raise ConfigError(
+                f"field '{field}': {path} shapes what is built for a cell (terrain grids, the rock table), so it "
+                "cannot be drawn per sample; put it on a grid axis or in the scenario's overrides",
+                field=field,
+                value=name,
+            )
         check_distribution(path, dist, field)
         if isinstance(dist, Fixed):
             rows[path] = (FIXED, dist.value, 0.0, dist.value, dist.value)

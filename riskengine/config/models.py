@@ -7,7 +7,6 @@ they reject nonsense such as negative mass or a throttle above 1, and they bound
 from __future__ import annotations
 
 import difflib
-import itertools
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -42,6 +41,9 @@ class VehicleSpec(_Strict):
     pointing_bias_y_deg: float = Field(0.0, ge=-10.0, le=10.0)
     cg_height_m: float = Field(gt=0.05, le=20.0)
     footprint_radius_m: float = Field(gt=0.05, le=20.0)
+    footpad_diameter_m: float = Field(
+        0.5, gt=0.0, le=5.0, description="Diameter of one footpad: the area in which a rock lifts it"
+    )
     max_vertical_speed_mps: float = Field(gt=0.0, le=50.0)
     max_horizontal_speed_mps: float = Field(gt=0.0, le=50.0)
     max_slope_deg: float = Field(gt=0.0, le=60.0)
@@ -224,9 +226,10 @@ class SimSpec(_Strict):
 
 # TerrainSpec fields that shape the grids at load time: not per-sample study parameters (the registry in
 # parameters.py should skip them as it skips grid_step_m and map_smoothing_m).
+# The footpad's size sets the site's rock table when the parameters are built, not per sample.
+VEHICLE_LOAD_TIME_FIELDS = frozenset({"footpad_diameter_m"})
 TERRAIN_LOAD_TIME_FIELDS = frozenset(
     {
-        "grid_step_m",
         "map_smoothing_m",
         "approach_azimuth_deg",
         "rock_abundance_k",
@@ -248,8 +251,7 @@ def _default_levels() -> list[LevelSpec]:
 
 
 class TerrainSpec(_Strict):
-    """Terrain of a site: the 2-D elevation model (``riskengine.terrain``) and, until the engine switches,
-    the 1-D along-track profile ``profile_km_m`` (knots: downrange km, elevation m above the site).
+    """Terrain of a site: the 2-D elevation model (``riskengine.terrain``) and its onboard map.
 
     Track coordinates: downrange along ``approach_azimuth_deg`` (the approach comes from negative downrange,
     the target is at 0), crossrange to the left of track. Load-time fields (``TERRAIN_LOAD_TIME_FIELDS``,
@@ -257,25 +259,20 @@ class TerrainSpec(_Strict):
     per-sample map errors the engine applies to the onboard map.
     """
 
-    profile_km_m: list[tuple[float, float]] | None = Field(None, min_length=2)
-    grid_step_m: float = Field(250.0, gt=1.0, le=1e5)
     map_smoothing_m: float = Field(
         0.0,
         ge=0.0,
         le=1e5,
-        description="Onboard map blur, m: Gaussian sigma in the 2-D model (box width in the 1-D profile)",
+        description="Onboard map blur, m: Gaussian sigma (the orbital product's effective resolution)",
     )
     map_fidelity: float = Field(1.0, ge=0.0, le=1.0, description="Relief scale of the onboard map (1: all)")
     map_offset_m: float = Field(0.0, ge=-1e4, le=1e4, description="Vertical offset of the onboard map, m")
-    map_shift_m: float = Field(0.0, ge=-1e5, le=1e5, description="1-D profile: downrange map shift, m")
     map_shift_downrange_m: float = Field(
         0.0, ge=-1e5, le=1e5, description="Horizontal registration error of the onboard map, downrange, m"
     )
     map_shift_crossrange_m: float = Field(
         0.0, ge=-1e5, le=1e5, description="Horizontal registration error of the onboard map, crossrange, m"
     )
-    slope_sigma_deg: float = Field(ge=0.0, le=45.0)
-    rock_height_mean_m: float = Field(ge=0.0, le=5.0)
     # Bounded to 2^31: resolved parameter values pass through float, exact for integers below 2^53.
     seed: int = Field(
         0, ge=0, le=2**31 - 1, description="Seed of the procedural terrain (craters, roughness)"
@@ -311,14 +308,6 @@ class TerrainSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> TerrainSpec:
-        if self.profile_km_m is not None:
-            xs = [k[0] for k in self.profile_km_m]
-            if any(b <= a for a, b in itertools.pairwise(xs)):
-                raise ValueError("profile_km_m downrange values must strictly increase")
-            if not xs[0] < 0.0 < xs[-1]:
-                raise ValueError(
-                    f"profile_km_m must span the site (downrange 0); it spans {xs[0]} to {xs[-1]} km"
-                )
         names = [f.name for f in self.features]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

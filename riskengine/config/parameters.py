@@ -13,6 +13,8 @@ import annotated_types
 from pydantic import BaseModel
 
 from riskengine.config.models import (
+    TERRAIN_LOAD_TIME_FIELDS,
+    VEHICLE_LOAD_TIME_FIELDS,
     AltimeterSpec,
     GuidanceSpec,
     ImuSpec,
@@ -48,6 +50,9 @@ class ParameterInfo:
     low: float  # inclusive physical bounds (open bounds are nudged inwards by one part in 1e9)
     high: float
     description: str
+    # False: the value shapes what is built when a cell's parameters are made (terrain grids, the rock table),
+    # so a study may set it per cell (an axis, an override) but not draw it per sample.
+    per_sample: bool = True
 
     @property
     def unit(self) -> str:
@@ -98,10 +103,13 @@ def _registry() -> dict[str, ParameterInfo]:
         for name, field in model.model_fields.items():
             if field.annotation is not float:
                 continue
-            if group == "terrain" and name in {"grid_step_m", "map_smoothing_m"}:
-                continue  # shape the terrain grid at load time, not per sample
+            load_time = (group == "terrain" and name in TERRAIN_LOAD_TIME_FIELDS) or (
+                group == "vehicle" and name in VEHICLE_LOAD_TIME_FIELDS
+            )
             low, high = _bounds(list(field.metadata))
-            out[f"{group}.{name}"] = ParameterInfo(f"{group}.{name}", low, high, field.description or "")
+            out[f"{group}.{name}"] = ParameterInfo(
+                f"{group}.{name}", low, high, field.description or "", per_sample=not load_time
+            )
     out[FUEL_MARGIN] = ParameterInfo(
         FUEL_MARGIN, *FUEL_MARGIN_RANGE, "Propellant loaded above the nominal descent's need, %"
     )

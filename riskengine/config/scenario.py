@@ -181,7 +181,7 @@ def _params_from_values(
         extra = arrays.get(group, {})
         fields = [n for n in cls.__dataclass_fields__ if n not in extra]  # type: ignore[attr-defined]
         groups[group] = cls(**{name: f32(values[f"{group}.{name}"]) for name in fields}, **extra)
-    terrain = terrain_params(terrain_spec, values["vehicle.footprint_radius_m"])
+    terrain = terrain_params(terrain_spec, values["vehicle.footpad_diameter_m"])
     body = BodySpec()
     return Params(
         body=BodyParams(mu_m3ps2=f32(body.mu_m3ps2), radius_m=f32(body.radius_m)), terrain=terrain, **groups

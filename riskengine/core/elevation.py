@@ -14,6 +14,7 @@ contains the point is selected, so the cost is ``4 * levels`` gathers per lookup
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from riskengine.core import frames
@@ -60,6 +61,14 @@ def lookup(model: ElevationModel, s: Array, c: Array) -> tuple[Array, Array]:
         h = jnp.where(inside, h_l, h)
         grad = jnp.where(inside, grad_l, grad)
     return h, grad
+
+
+def cell_size(model: ElevationModel, s: Array, c: Array) -> Array:
+    """Cell size, m, of the finest level containing ``(s, c)`` (the scale the lookup resolves there)."""
+    step = model.levels[0].step_m
+    for level in model.levels[1:]:
+        step = jnp.where(_bilinear(level, s, c)[2], level.step_m, step)
+    return step
 
 
 def height_above(model: ElevationModel, p: Array, radius_m: Array) -> tuple[Array, Array]:
@@ -115,18 +124,29 @@ def raycast(
     t_lo = jnp.zeros_like(descent)
     f_lo, _, _ = f(t_lo)
     start_above = f_lo >= 0.0
-    t_hi, f_hi = limit, jnp.zeros_like(f_lo)
-    bracketed = jnp.zeros_like(start_above)
-    for k in range(_ITERATIONS):
-        inside = (
-            0.5 * (t_lo + t_hi) if k % 2 else t_lo + (t_hi - t_lo) * f_lo / jnp.maximum(f_lo - f_hi, 1e-6)
-        )
+
+    def iterate(k: Array, carry: tuple[Array, ...]) -> tuple[Array, ...]:
+        t_lo, f_lo, t_hi, f_hi, bracketed = carry
+        secant = t_lo + (t_hi - t_lo) * f_lo / jnp.maximum(f_lo - f_hi, 1e-6)
+        inside = jnp.where(k % 2 == 1, 0.5 * (t_lo + t_hi), secant)
         t = jnp.minimum(jnp.where(bracketed, inside, t_lo + f_lo / rate), limit)
         h, _, _ = f(t)
         above = h >= 0.0
-        t_lo, f_lo = jnp.where(above, t, t_lo), jnp.where(above, h, f_lo)
-        t_hi, f_hi = jnp.where(above, t_hi, t), jnp.where(above, f_hi, h)
-        bracketed = bracketed | ~above
+        return (
+            jnp.where(above, t, t_lo),
+            jnp.where(above, h, f_lo),
+            jnp.where(above, t_hi, t),
+            jnp.where(above, f_hi, h),
+            bracketed | ~above,
+        )
+
+    # A rolled loop: unrolled, the ray casts of a step were most of the engine's compile time.
+    t_lo, f_lo, t_hi, f_hi, bracketed = jax.lax.fori_loop(
+        0,
+        _ITERATIONS,
+        iterate,
+        (t_lo, f_lo, jnp.broadcast_to(limit, t_lo.shape), jnp.zeros_like(f_lo), jnp.zeros_like(start_above)),
+    )
     t = jnp.where(bracketed, t_lo + (t_hi - t_lo) * f_lo / jnp.maximum(f_lo - f_hi, 1e-6), t_lo)
     for _ in range(_NEWTON_STEPS):
         h, grad, x = f(t)

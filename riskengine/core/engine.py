@@ -36,7 +36,7 @@ from riskengine.core import (
 from riskengine.core.dispersion import Dispersion, apply_dispersion
 from riskengine.core.dynamics import gravity, rk4_step
 from riskengine.core.events import Event
-from riskengine.core.params import Array, Params
+from riskengine.core.params import Array, ElevationModel, Params
 from riskengine.core.result import Result, Trace
 from riskengine.core.state import Draws, EventLog, Heights, Row, State, Touchdown
 
@@ -91,8 +91,7 @@ def init(params: Params, key: Array) -> State:
 
     k_grad, k_rock = jax.random.split(key)
     draws = Draws(
-        local_gradient=params.terrain.subgrid_slope_sigma
-        * jax.random.normal(k_grad, (2,), dtype=jnp.float32),
+        local_gradient=jax.random.normal(k_grad, (2,), dtype=jnp.float32),
         rock_m=terrain.rock_height_m(params.terrain, jax.random.uniform(k_rock, dtype=jnp.float32)),
     )
     propellant = params.vehicle.propellant_kg
@@ -177,21 +176,28 @@ class _Sensed(NamedTuple):
     trn_measured_m: Array  # (2,) along-track and crossrange position fix
 
 
+def _beam_geometry(
+    params: Params, model: ElevationModel, c: Array, p: Array, v: Array
+) -> tuple[Array, sensors.BeamGeometry]:
+    """Every beam's site-frame direction (B, 3) under attitude ``c`` and what it sees of ``model`` from
+    ``p`` moving at ``v`` (fields with a leading beam axis): the beams are cast together, vectorised."""
+    beams = jax.vmap(lambda d: linalg.matvec(c, d))(sensors.beam_directions_body(params.altimeter))
+    geo = jax.vmap(lambda u: sensors.beam_geometry(params.altimeter, model, p, v, u, params.body.radius_m))(
+        beams
+    )
+    return beams, geo
+
+
 def _beams_sensed(params: Params, state: State, c_true: Array, u: Array) -> tuple[Array, Array, Array]:
     """(returns (B,), readings (B,), Doppler (B,)) of every beam, cast against the true terrain."""
-    alt, r = params.altimeter, params.body.radius_m
-    p, v = state.position_m, state.velocity_mps
-    n_beams = alt.beam_directions.shape[0]
-    body = sensors.beam_directions_body(alt)
-    ok, reading, doppler = [], [], []
-    for b in range(n_beams):
-        beam = linalg.matvec(c_true, body[b])
-        geo = sensors.beam_geometry(alt, params.terrain.truth, p, v, beam, r)
-        z = noise.gaussian(u[_BEAMS_AT + b])
-        ok.append(geo.ok)
-        reading.append(sensors.altimeter_reading(alt, geo.range_m, geo.range_rate_mps, z))
-        doppler.append(beam @ v + alt.velocity_noise_mps * noise.centred(u[_BEAMS_AT + 2 * n_beams + b]))
-    return jnp.stack(ok), jnp.stack(reading), jnp.stack(doppler)
+    alt = params.altimeter
+    n = alt.beam_directions.shape[0]
+    beams, geo = _beam_geometry(params, params.terrain.truth, c_true, state.position_m, state.velocity_mps)
+    z = noise.gaussian(u[_BEAMS_AT : _BEAMS_AT + n])
+    reading = sensors.altimeter_reading(alt, geo.range_m, geo.range_rate_mps, z)
+    velocity = linalg.matvec(beams, state.velocity_mps)
+    doppler = velocity + alt.velocity_noise_mps * noise.centred(u[_BEAMS_AT + 2 * n : _BEAMS_AT + 3 * n])
+    return geo.ok, reading, doppler
 
 
 def _sense(
@@ -259,30 +265,26 @@ def _navigate(
     def beams(f: navigation.NavFilter) -> tuple[navigation.NavFilter, Array]:
         # Each beam as navigation believes it points, cast against the onboard map from the estimate;
         # ranges first (each gated on its own), then the Doppler channel of the beams still trusted.
+        beams, geo = _beam_geometry(params, onboard, c_est, p_est, v_est)
         rejected = jnp.zeros((), bool)
-        predicted = []
-        body = sensors.beam_directions_body(alt)
         for b in range(sensed.valid.shape[0]):
-            beam = linalg.matvec(c_est, body[b])
-            geo = sensors.beam_geometry(alt, onboard, p_est, v_est, beam, r)
-            predicted.append((beam, geo))
             f, rej = navigation.range_update(
                 f,
                 nav,
-                beam,
-                geo.normal,
-                geo.descent,
+                beams[b],
+                geo.normal[b],
+                geo.descent[b],
                 sensed.reading_m[b],
-                geo.range_m,
+                geo.range_m[b],
                 sensors.altimeter_sigma(alt, sensed.reading_m[b]),
-                sensed.valid[b] & geo.ok & (alt.beam_ranges[b] > 0.0),
+                sensed.valid[b] & geo.ok[b] & (alt.beam_ranges[b] > 0.0),
             )
             rejected = rejected | rej
         doppler = (alt.velocity_channel > 0.0) & ~f.failed
-        for b, (beam, geo) in enumerate(predicted):
-            weight = (sensed.valid[b] & geo.ok & doppler).astype(jnp.float32) * alt.beam_velocities[b]
+        for b in range(sensed.valid.shape[0]):
+            weight = (sensed.valid[b] & geo.ok[b] & doppler).astype(jnp.float32) * alt.beam_velocities[b]
             f = navigation.doppler_update(
-                f, beam, sensed.doppler_mps[b], v_est, alt.velocity_noise_mps, weight
+                f, beams[b], sensed.doppler_mps[b], v_est, alt.velocity_noise_mps, weight
             )
         return f, rejected
 
@@ -531,8 +533,12 @@ def finish(params: Params, state: State) -> Result:
     along = frames.local_along(up)
     v_h2 = jnp.stack([v_h @ along, v_h @ jnp.cross(up, along)])  # local horizontal: along track, crossrange
     # The grid's gradient at the touchdown point (its cells are metres at the landing area, the footpad
-    # span's scale) plus the sub-grid part drawn at initialisation.
-    gradient = grad + state.draws.local_gradient
+    # span's scale) plus the roughness the grid does not resolve there, from the draw made at initialisation.
+    span = 2.0 * params.vehicle.footprint_radius_m
+    sub = terrain.subgrid_gradient_sigma(
+        params.terrain, elevation.cell_size(params.terrain.truth, s, c), span
+    )
+    gradient = grad + sub * state.draws.local_gradient
     rock_tilt = jnp.rad2deg(jnp.arctan(state.draws.rock_m / (2.0 * params.vehicle.footprint_radius_m)))
     slope = touchdown.tilt_deg(gradient, rock_tilt)
     g_surface = params.body.mu_m3ps2 / jnp.square(r)

@@ -70,7 +70,9 @@ class TerrainParams(PyTree):
     map_offset_m: Array  # vertical registration error of the onboard map
     map_shift_downrange_m: Array  # horizontal registration error of the onboard map
     map_shift_crossrange_m: Array
-    subgrid_slope_sigma: Array  # per-axis std of the ground gradient at the footpad span below the grid
+    roughness_gradient: Array  # per-axis RMS ground gradient at roughness_baseline_m (self-affine roughness)
+    roughness_baseline_m: Array
+    hurst_exponent: Array  # RMS gradient over a baseline L scales as L^(H - 1)
     rock_height_quantiles_m: Array  # (Q,) tallest rock under one footpad at probabilities (i + 0.5) / Q
 
 

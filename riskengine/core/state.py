@@ -20,7 +20,7 @@ from riskengine.core.params import Array
 class Draws(PyTree):
     """Per-sample random constants drawn once at initialisation."""
 
-    local_gradient: Array  # (2,) random terrain gradient at touchdown (x, y), dimensionless
+    local_gradient: Array  # (2,) standard normal draw of the sub-grid ground gradient at touchdown
     rock_m: Array  # rock height under one footpad
 
 

@@ -65,6 +65,24 @@ def heights(terrain: TerrainParams, p: Array, p_est: Array, radius_m: Array) -> 
     )
 
 
+def subgrid_gradient_sigma(terrain: TerrainParams, cell_m: Array, span_m: Array) -> Array:
+    """Per-axis std of the ground gradient across the footpad span ``span_m`` that a grid of ``cell_m``
+    cells does not resolve.
+
+    Lunar topography is self-affine over metres to hundreds of metres: the RMS slope over a baseline L goes
+    as ``L^(H - 1)`` (Rosenburg et al., "Global surface slopes and roughness of the Moon from the Lunar
+    Orbiter Laser Altimeter", JGR 116, E02001, 2011: H ~0.9-0.95 highland, ~0.8-0.9 mare). The grid carries
+    the variance down to its cell size; what it lacks at the span is the difference in quadrature (zero
+    where the span is wider than a cell).
+    """
+
+    def at(baseline: Array) -> Array:
+        ratio = jnp.maximum(baseline, 1e-3) / terrain.roughness_baseline_m
+        return terrain.roughness_gradient * ratio ** (terrain.hurst_exponent - 1.0)
+
+    return jnp.sqrt(jnp.maximum(jnp.square(at(span_m)) - jnp.square(at(cell_m)), 0.0))
+
+
 def rock_height_m(terrain: TerrainParams, u: Array) -> Array:
     """Tallest rock under one footpad for a uniform draw ``u`` in [0, 1): the site's quantile table read
     at ``u`` (piecewise constant: the table is fine enough that interpolating adds nothing)."""

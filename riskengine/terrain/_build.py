@@ -41,11 +41,8 @@ ROUGHNESS_MAX_WAVELENGTH_M = 1000.0
 PER_SAMPLE_FIELDS = {
     "map_fidelity": 1.0,
     "map_offset_m": 0.0,
-    "map_shift_m": 0.0,
     "map_shift_downrange_m": 0.0,
     "map_shift_crossrange_m": 0.0,
-    "slope_sigma_deg": 0.0,
-    "rock_height_mean_m": 0.0,
 }
 
 

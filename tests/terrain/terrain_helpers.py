@@ -20,8 +20,6 @@ SMALL_LEVELS: list[dict[str, Any]] = [
 def small_terrain(**overrides: Any) -> TerrainSpec:
     """A mare site on the small levels; keyword arguments replace fields."""
     data: dict[str, Any] = {
-        "slope_sigma_deg": 2.0,
-        "rock_height_mean_m": 0.03,
         "seed": 7,
         "approach_azimuth_deg": 270.0,
         "levels": SMALL_LEVELS,

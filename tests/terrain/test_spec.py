@@ -39,16 +39,13 @@ def test_feature_names_unique_and_kinds_known():
         small_terrain(levels=[{"step_m": 100.0, "downrange_km": [5.0, -5.0], "crossrange_km": [-1.0, 1.0]}])
 
 
-def test_presets_give_sources_for_every_feature_and_keep_the_1d_profile():
+def test_presets_give_sources_for_every_feature():
     for name in SITES:
         terrain = site_terrain(name)
-        assert terrain.profile_km_m is not None and terrain.features
+        assert terrain.features
         for f in terrain.features:
             assert f.source, (name, f.name)
-    # Profile-free specs are valid (the 2-D model needs none).
-    assert (
-        TerrainSpec.model_validate({"slope_sigma_deg": 1.0, "rock_height_mean_m": 0.0}).profile_km_m is None
-    )
+    assert TerrainSpec.model_validate({}).levels  # every field has a default
 
 
 def test_non_float_terrain_fields_are_not_study_parameters():
@@ -59,9 +56,14 @@ def test_non_float_terrain_fields_are_not_study_parameters():
         assert f"terrain.{name}" in PARAMETERS  # per-sample map errors the engine disperses
 
 
-@pytest.mark.xfail(strict=True, reason="parameters.py (the lead's) still registers load-time terrain floats")
-def test_load_time_terrain_floats_are_not_study_parameters():
-    assert not [n for n in TERRAIN_LOAD_TIME_FIELDS if f"terrain.{n}" in PARAMETERS]
+def test_load_time_terrain_floats_are_cell_parameters_never_drawn_per_sample():
+    from riskengine.config.distributions import Uniform, build_dispersion
+    from riskengine.errors import ConfigError
+
+    for n in TERRAIN_LOAD_TIME_FIELDS:
+        assert not PARAMETERS[f"terrain.{n}"].per_sample, n
+    with pytest.raises(ConfigError, match="grid axis"):
+        build_dispersion({"terrain.map_resolution_m": Uniform(kind="uniform", low=5.0, high=60.0)})
 
 
 def test_default_levels_build_and_the_package_imports_no_jax():
@@ -71,9 +73,7 @@ def test_default_levels_build_and_the_package_imports_no_jax():
     import riskengine.terrain as pkg
     from riskengine.terrain import site_elevation
 
-    model = site_elevation(
-        TerrainSpec.model_validate({"slope_sigma_deg": 1.0, "rock_height_mean_m": 0.0}), onboard=False
-    )
+    model = site_elevation(TerrainSpec.model_validate({}), onboard=False)
     assert [g.step_m for g in model.levels] == [400.0, 25.0, 5.0]
     for path in Path(pkg.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
