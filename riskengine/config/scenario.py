@@ -138,6 +138,12 @@ def resolved_values(
     return values
 
 
+def terrain_spec(values: Mapping[str, float], site: str) -> TerrainSpec:
+    """The site's :class:`TerrainSpec` with the ``terrain.*`` entries of resolved ``values`` applied (a cell's
+    terrain axes and overrides): the spec the engine's elevation models and rock table are built from."""
+    return _revalidate(TerrainSpec, _site(site).terrain, "terrain", values)
+
+
 def _params_from_values(
     values: Mapping[str, float],
     site: str,
@@ -145,7 +151,6 @@ def _params_from_values(
 ) -> Params:
     """Core parameters from resolved ``values``; the altimeter's ``beams`` about its boresight (the sensor
     preset's; one beam along the boresight where not given)."""
-    site_spec = _site(site)
     groups: dict[str, Any] = {}
     specs: dict[str, BaseModel] = {}
     for group, model_cls in GROUPS.items():
@@ -156,7 +161,7 @@ def _params_from_values(
             specs[group] = model_cls.model_validate(defaults)
         except pydantic.ValidationError as exc:
             raise config_error(exc, f"{group} parameters", prefix=group) from exc
-    terrain_spec: TerrainSpec = _revalidate(TerrainSpec, site_spec.terrain, "terrain", values)
+    terrain_values = terrain_spec(values, site)
     sim: SimSpec = specs["sim"]  # type: ignore[assignment]
     alt: AltimeterSpec = specs["altimeter"]  # type: ignore[assignment]
     gd: GuidanceSpec = specs["guidance"]  # type: ignore[assignment]
@@ -181,7 +186,7 @@ def _params_from_values(
         extra = arrays.get(group, {})
         fields = [n for n in cls.__dataclass_fields__ if n not in extra]  # type: ignore[attr-defined]
         groups[group] = cls(**{name: f32(values[f"{group}.{name}"]) for name in fields}, **extra)
-    terrain = terrain_params(terrain_spec, values["vehicle.footpad_diameter_m"])
+    terrain = terrain_params(terrain_values, values["vehicle.footpad_diameter_m"])
     body = BodySpec()
     return Params(
         body=BodyParams(mu_m3ps2=f32(body.mu_m3ps2), radius_m=f32(body.radius_m)), terrain=terrain, **groups

@@ -11,7 +11,8 @@ cell, and ``sample_*`` when samples are retained. A cell not yet run has ``n == 
 
 Landing maps (dims ``touchdown_x_m``, ``touchdown_y_m``, bin centres of :func:`riskengine.study.landing.map_edges`;
 ``ellipse_level``): ``landing_count`` per outcome and bin, ``landing_outside_count`` and
-``landing_no_contact_count`` per outcome, ``hazard_observed`` and ``hazard_observed_count`` per bin, and the
+``landing_no_contact_count`` per outcome, ``hazard_observed``, ``hazard_observed_count`` and ``hazard_terrain``
+per bin, and the
 dispersion ellipses ``landing_centre_*``, ``landing_cov_*``, ``landing_ellipse_*``. Schema: docs/cube.md.
 """
 
@@ -209,8 +210,9 @@ def cell_values(
     success_index: int,
     margin_pct: float,
     retained: tuple[np.ndarray, np.ndarray] | None = None,
+    terrain_hazard: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Values of one finished cell, keyed by cube variable."""
+    """Values of one finished cell, keyed by cube variable (``terrain_hazard``: the kernel's map, if any)."""
     k = int(totals.counts[success_index])
     lo, hi = wilson_interval(k, totals.n)
     out: dict[str, Any] = {
@@ -225,7 +227,7 @@ def cell_values(
     }
     for i, metric in enumerate(METRICS):
         out[quantile_var(metric)] = quantiles_from_hist(totals.hist[i], plan.spec.quantiles)
-    out.update(landing_values(totals.landing, plan.spec, success_index))
+    out.update(landing_values(totals.landing, plan.spec, success_index, terrain_hazard))
     if retained is not None:
         outcome, metrics = retained
         out["sample_outcome"] = outcome

@@ -51,6 +51,33 @@ def _need(spec_json: str, site: str, assignments: tuple[tuple[str, float], ...])
     return float(nominal_propellant_need_kg(spec.scenario, site, dict(assignments)))
 
 
+#: The resolved values the terrain hazard depends on besides the site's own (non-scalar) terrain: the
+#: truth's and roughness's ``terrain.*`` fields (the ``terrain.map_*`` ones shape only the onboard map) and
+#: the vehicle's touchdown geometry and limit. Cells that differ only in others (latency, fuel margin,
+#: sensors, guidance) share one map.
+_HAZARD_VEHICLE = ("footprint_radius_m", "cg_height_m", "max_slope_deg", "footpad_diameter_m")
+
+
+def _hazard_key(values: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    keep = [k for k in values if k.startswith("terrain.") and not k.startswith("terrain.map_")]
+    keep += [f"vehicle.{n}" for n in _HAZARD_VEHICLE]
+    return tuple(sorted((k, float(values[k])) for k in keep))
+
+
+@functools.lru_cache(maxsize=64)
+def _terrain_hazard(site: str, key: tuple[tuple[str, float], ...], map_json: str) -> np.ndarray:
+    from riskengine.config.scenario import terrain_spec
+    from riskengine.study.landing import LandingMapSpec, map_edges
+    from riskengine.terrain.hazard import Lander, site_hazard_map
+
+    values = dict(key)
+    lander = Lander(*(values[f"vehicle.{n}"] for n in _HAZARD_VEHICLE[:3]))
+    ex, ey = map_edges(LandingMapSpec.model_validate_json(map_json))
+    out = site_hazard_map(terrain_spec(values, site), lander, values["vehicle.footpad_diameter_m"], ex, ey)
+    out.setflags(write=False)
+    return out
+
+
 @dataclass(frozen=True)
 class DescentKernel:
     """The lander descent engine (``riskengine.core.simulate_batch``)."""
@@ -89,6 +116,14 @@ class DescentKernel:
 
     def nominal_propellant_need_kg(self, spec: StudySpec, cell: CellRef) -> float:
         return _need(spec.canonical_json(), cell.site, cell.assignments)
+
+    def terrain_hazard(self, spec: StudySpec, cell: CellRef) -> np.ndarray:
+        """The engine's touchdown-tilt model integrated over each bin (``riskengine.terrain.hazard``) with the
+        cell's resolved terrain and vehicle values (NumPy: safe in the driver)."""
+        from riskengine.config.scenario import resolved_values
+
+        values = resolved_values(spec.scenario, cell.site, cell.assignment_dict())
+        return _terrain_hazard(cell.site, _hazard_key(values), spec.landing_map.model_dump_json())
 
     def simulate(
         self, spec: StudySpec, cell: CellRef, cell_key: Any, sample_index: np.ndarray

@@ -123,6 +123,13 @@ class Kernel(Protocol):
         the base of ``fuel_margin_pct``. Called on workers; should be cached per process."""
         ...
 
+    def terrain_hazard(self, spec: StudySpec, cell: CellRef) -> np.ndarray | None:
+        """float64 (nx, ny) on the spec's landing map (:func:`riskengine.study.landing.map_edges`): the
+        probability that a touchdown at a uniform point of each bin exceeds the slope/rock limits, from the
+        model's terrain alone (the cube's ``hazard_terrain``); ``None`` where the kernel has no terrain.
+        Called by the driver when it writes the cell; deterministic, and should be cached per process."""
+        ...
+
     def simulate(
         self, spec: StudySpec, cell: CellRef, cell_key: Any, sample_index: np.ndarray
     ) -> SampleBatch:

@@ -36,8 +36,9 @@ _WORD = 2**32
 _N_MOMENTS = 5  # x, y, xx, xy, yy
 #: Per axis; a map of 400 x 400 bins x 6 outcomes is 7.7 MB (int64) per cell before compression.
 MAX_BINS_PER_AXIS = 400
-#: Cells x map bins over a whole study. The driver builds the cube's template in memory (64 B per map bin:
-#: 6 outcome counts, the hazard count and fraction), so this caps it at ~0.3 GB; 500 cells at the default grid.
+#: Cells x map bins over a whole study. The driver builds the cube's template in memory (72 B per map bin:
+#: 6 outcome counts, the hazard count and fraction, the terrain hazard), so this caps it at ~0.36 GB; 500
+#: cells at the default grid.
 MAX_STUDY_MAP_BINS = 5_000_000
 #: Sub-points per bin side when measuring how much of a bin lies inside an ellipse.
 _SUBSAMPLE = 8

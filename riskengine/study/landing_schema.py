@@ -15,6 +15,16 @@ FRAME = (
 )
 
 
+#: How each kernel's ``hazard_terrain`` is made (the variable's ``comment``).
+HAZARD_TERRAIN_METHOD = {
+    "descent": "the engine's touchdown-tilt model (grid gradient + sub-grid roughness + rock under one pad; "
+    "hazardous beyond max_slope_deg or the static tip angle) integrated over each bin: "
+    "riskengine.terrain.hazard; the cell's values, per-sample dispersions of them not integrated; speeds "
+    "(dynamic tip-over) not included",
+    "bernoulli": "synthetic stand-in 1 - exp(-r^2 / (2 (400 m)^2)), r the bin centre's distance from the target",
+}
+
+
 def landing_schema(
     spec: Any,
     kernel: Kernel,
@@ -90,6 +100,12 @@ def landing_schema(
         "slope beneath them",
         ancillary_variables="hazard_observed_count landing_count",
     )  # fmt: skip
+    data["hazard_terrain"] = var(
+        xy, lm.shape, np.nan, np.float64, units="1",
+        long_name="probability that a touchdown at a uniform point of the bin exceeds the slope/rock limits, "
+        "from the terrain model",
+        comment=f"{kernel.name} kernel; " + HAZARD_TERRAIN_METHOD.get(kernel.name, "the kernel's terrain model"),
+    )  # fmt: skip
     data["landing_ellipse_n"] = var(
         (), (), 0, np.int64, units="1", long_name="touchdown points behind the dispersion ellipses", **ell
     )
@@ -120,15 +136,21 @@ def landing_schema(
     )  # fmt: skip
 
 
-def landing_values(agg: landing.LandingAggregate | None, spec: Any, success_index: int) -> dict[str, Any]:
-    """Cube values of a cell's landing aggregate (nothing if there is none)."""
+def landing_values(
+    agg: landing.LandingAggregate | None,
+    spec: Any,
+    success_index: int,
+    terrain_hazard: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Cube values of a cell's landing aggregate (nothing if there is none) and its terrain hazard map."""
+    out: dict[str, Any] = {} if terrain_hazard is None else {"hazard_terrain": terrain_hazard}
     if agg is None:
-        return {}
+        return out
     lm = spec.landing_map
     n_out = agg.counts.shape[0]
     sel = range(n_out) if lm.ellipse_population == "contact" else [success_index]
     e = landing.ellipse(agg, sel, lm)
-    return {
+    return out | {
         "landing_count": agg.counts,
         "landing_outside_count": agg.outside,
         "landing_no_contact_count": agg.no_contact,

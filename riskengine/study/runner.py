@@ -373,7 +373,8 @@ class _Scheduler:
         totals = dataclasses.replace(totals, landing=self.landing.get(cell))
         retained = self.store.ledger.read_retained(cell) if self.spec.retain_samples else None
         margin = self.plan.cells[cell].assignment_dict()[MARGIN_AXIS]
-        values = cell_values(totals, self.plan, self.success, margin, retained)
+        hazard = self.kernel.terrain_hazard(self.spec, self.plan.cells[cell])
+        values = cell_values(totals, self.plan, self.success, margin, retained, hazard)
         self.store.write_cell(self.plan.grid_index(cell), values)
 
 

@@ -9,7 +9,8 @@ Failures are split over the failure outcomes in fixed proportions. Metrics: vert
 (mean 0.5 m/s), propellant ``need * margin / 100 + U(0, 5)`` kg, miss distance Rayleigh(50 m); all NaN
 on ``timeout``. Touchdown point (m, site track frame): ``x = 50 + 300 z0``, ``y = 75 z0 + 80 z1`` (standard
 normal ``z`` from ``fold_in(fold_in(k, i), 0x7D)``, apart from the other draws), NaN on ``timeout``; a
-``tip_over`` counts as the slope/rock hazard. Fault injection for tests: ``crash_cells`` kill their worker process (``os._exit``) on the
+``tip_over`` counts as the slope/rock hazard. Terrain hazard map (``hazard_terrain``), a stand-in with no
+terrain behind it: ``1 - exp(-r^2 / (2 (400 m)^2))`` at each bin centre, ``r`` its distance from the target. Fault injection for tests: ``crash_cells`` kill their worker process (``os._exit``) on the
 first attempt, marked by a file in ``crash_marker_dir``; ``fail_cells`` raise an exception every time;
 ``delay_s`` sleeps per batch.
 """
@@ -29,7 +30,7 @@ import numpy as np
 
 from riskengine.errors import ConfigError
 from riskengine.study.kernel import METRICS, CellRef, ParamInfo, SampleBatch
-from riskengine.study.landing import Touchdown
+from riskengine.study.landing import Touchdown, map_centres
 from riskengine.study.spec import StudySpec
 
 OUTCOMES = ("landed", "hard_landing", "tip_over", "propellant_exhausted", "crashed", "timeout")
@@ -45,6 +46,7 @@ _PARAMETERS: dict[str, ParamInfo] = {
 _DEFAULTS = {"synthetic.logit_shift": 0.0, "synthetic.speed_scale": 1.5}
 _KIND = {"fixed": 0, "normal": 1, "truncnormal": 2, "uniform": 3}
 _LANES = 64
+HAZARD_SCALE_M = 400.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ class BernoulliKernel:
 
     def nominal_propellant_need_kg(self, spec: StudySpec, cell: CellRef) -> float:
         return _SITE_NEED_KG[cell.site]
+
+    def terrain_hazard(self, spec: StudySpec, cell: CellRef) -> np.ndarray:
+        x, y = map_centres(spec)
+        return 1.0 - np.exp(-(x[:, None] ** 2 + y[None, :] ** 2) / (2.0 * HAZARD_SCALE_M**2))
 
     def true_p(self, site: str, assignments: Mapping[str, float]) -> float:
         """Exact success probability of a cell when ``logit_shift`` is not dispersed."""

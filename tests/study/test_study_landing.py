@@ -31,13 +31,13 @@ from riskengine.study.landing import (
     map_centres,
     map_edges,
 )
-from riskengine.study.synthetic import BernoulliKernel
+from riskengine.study.synthetic import HAZARD_SCALE_M, BernoulliKernel
 
 SpecFactory = Callable[..., StudySpec]
 N_OUT = 6
 LANDING_VARS = (
     "landing_count", "landing_outside_count", "landing_no_contact_count", "hazard_observed",
-    "hazard_observed_count", "landing_ellipse_n", "landing_centre_x_m", "landing_centre_y_m",
+    "hazard_observed_count", "hazard_terrain", "landing_ellipse_n", "landing_centre_x_m", "landing_centre_y_m",
     "landing_cov_xx_m2", "landing_cov_xy_m2", "landing_cov_yy_m2", "landing_ellipse_semi_major_m",
     "landing_ellipse_semi_minor_m", "landing_ellipse_orientation_deg", "landing_ellipse_fraction_inside",
 )  # fmt: skip
@@ -116,6 +116,51 @@ def test_maps_and_counters_sum_exactly_to_n(cube: Path) -> None:
     assert np.array_equal(np.isnan(h), (contacts == 0).values)
     np.testing.assert_allclose(h[contacts.values > 0], (tip / contacts).values[contacts.values > 0])
     assert int(ds["landing_ellipse_n"].sum()) == int((ds["n"] - ds["count"].sel(outcome="timeout")).sum())
+
+
+# ---------------------------------------------------------------------- terrain hazard
+def test_terrain_hazard_is_the_kernels_map_in_every_cell(cube: Path) -> None:
+    ds = open_cube(cube)
+    h = ds["hazard_terrain"]
+    assert h.dims == ("site", "sensor_latency_s", "fuel_margin_pct", "touchdown_x_m", "touchdown_y_m")
+    x, y = ds["touchdown_x_m"].values, ds["touchdown_y_m"].values
+    want = 1.0 - np.exp(-(x[:, None] ** 2 + y[None, :] ** 2) / (2 * HAZARD_SCALE_M**2))
+    np.testing.assert_array_equal(h.values, np.broadcast_to(want, h.shape))
+    assert h.attrs["units"] == "1" and "bernoulli" in h.attrs["comment"]
+
+
+def test_descent_kernel_terrain_hazard_uses_the_cells_values_and_is_shared() -> None:
+    # No flight: the kernel's map is riskengine.terrain.hazard on the cell's resolved terrain and vehicle.
+    from riskengine.config.models import SiteSpec, VehicleSpec
+    from riskengine.config.presets import load_preset
+    from riskengine.study.descent import DescentKernel
+    from riskengine.study.kernel import CellRef
+    from riskengine.terrain.hazard import Lander, site_hazard_map
+
+    lm = {"half_length_m": 400.0, "half_width_m": 200.0, "bin_m": 50.0}
+    spec = make_spec(sites=["mare_frigoris"], dispersions={}, landing_map=lm)
+    k = DescentKernel()
+
+    def cell(**a: float) -> CellRef:
+        return CellRef(
+            0, "mare_frigoris", 0, 0, tuple({"sensor_latency_s": 0.0, "fuel_margin_pct": 0.0, **a}.items())
+        )
+
+    base = k.terrain_hazard(spec, cell())
+    veh = load_preset("vehicles", spec.scenario.vehicle, VehicleSpec)
+    terrain = load_preset("sites", "mare_frigoris", SiteSpec).terrain
+    lander = Lander(veh.footprint_radius_m, veh.cg_height_m, veh.max_slope_deg)
+    ex, ey = map_edges(spec)
+    np.testing.assert_array_equal(base, site_hazard_map(terrain, lander, veh.footpad_diameter_m, ex, ey))
+    assert base.shape == (16, 8) and 0.0 < base.mean() < 1.0
+    # Latency, margin and onboard-map errors do not change the terrain: one map, computed once.
+    assert k.terrain_hazard(spec, cell(sensor_latency_s=40.0, fuel_margin_pct=10.0)) is base
+    assert k.terrain_hazard(spec, cell(**{"terrain.map_offset_m": 30.0})) is base
+    # The vehicle's limit and the roughness on an axis do.
+    laxer = k.terrain_hazard(spec, cell(**{"vehicle.max_slope_deg": 20.0}))
+    rougher = k.terrain_hazard(spec, cell(**{"terrain.roughness_rms_slope_deg": 8.0}))
+    assert np.all(laxer <= base) and laxer.mean() < base.mean()
+    assert rougher.mean() > base.mean()
 
 
 # ---------------------------------------------------------------------- ellipses
