@@ -67,7 +67,8 @@ def _figure_format(path: str | Path) -> str:
 def plot_landing_map(ds: xr.Dataset, cell: Mapping[str, Any], path: str | Path) -> None:
     """One cell's landing map: left, ground contacts per bin (colour, log scale) with a marker on every bin
     whose commonest outcome is not the success outcome, the 50/90/99 % dispersion ellipses and the target;
-    right, the observed hazard map. ``ds``: a study cube (``xarray.open_zarr``); ``cell``: ``site`` and
+    middle, the observed hazard map; right, when the cube has it, the terrain hazard map (``hazard_terrain``,
+    the engine's tilt model over the elevation model). ``ds``: a study cube (``xarray.open_zarr``); ``cell``: ``site`` and
     grid-axis values (see :func:`riskengine.study.cube.select_cell`); ``path``: ``.png`` or ``.svg``."""
     fmt = _figure_format(path)
     if "landing_count" not in ds:
@@ -91,7 +92,15 @@ def plot_landing_map(ds: xr.Dataset, cell: Mapping[str, Any], path: str | Path) 
     per = c["landing_count"].transpose("outcome", "touchdown_x_m", "touchdown_y_m").values
     total = per.sum(axis=0)
     hazard = c["hazard_observed"].transpose("touchdown_x_m", "touchdown_y_m").values
-    fig, axes = plt.subplots(1, 2, figsize=(13, 6.4), sharex=True, sharey=True)
+    terrain = (
+        c["hazard_terrain"].transpose("touchdown_x_m", "touchdown_y_m").values
+        if "hazard_terrain" in c
+        else None
+    )
+    if terrain is not None and not np.isfinite(terrain).any():
+        terrain = None  # a cell not yet written, or a kernel without terrain
+    panels = 2 if terrain is None else 3
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 6.4), sharex=True, sharey=True)
     ax = axes[0]
     shown = np.where(total > 0, total, np.nan)
     vmax = max(float(np.nanmax(shown)) if np.isfinite(shown).any() else 1.0, 1.0)
@@ -113,6 +122,13 @@ def plot_landing_map(ds: xr.Dataset, cell: Mapping[str, Any], path: str | Path) 
     h = axes[1].pcolormesh(ex, ey, hazard.T, vmin=0.0, vmax=1.0, cmap="magma_r")
     h.set_rasterized(True)
     fig.colorbar(h, ax=axes[1], label="P(slope/rock limit exceeded | touchdown in bin)", shrink=0.75)
+    if terrain is not None:
+        ht = axes[2].pcolormesh(ex, ey, terrain.T, vmin=0.0, vmax=1.0, cmap="magma_r")
+        ht.set_rasterized(True)
+        fig.colorbar(
+            ht, ax=axes[2], label="P(slope/rock limit exceeded), uniform touchdown in bin", shrink=0.75
+        )
+        axes[2].set_title("hazard map (terrain model)", fontsize=10)
     centre = (float(c["landing_centre_x_m"]), float(c["landing_centre_y_m"]))
     levels = [float(v) for v in c["ellipse_level"].values]
     reach = 0.0

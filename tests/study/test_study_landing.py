@@ -322,6 +322,10 @@ def test_plot_png_and_svg(cube: Path, tmp_path: Path) -> None:
     plot_landing_map(ds, cell, tmp_path / "m.svg")
     root = ET.parse(tmp_path / "m.svg").getroot()
     assert root.tag.endswith("svg")
+    text = (tmp_path / "m.svg").read_text()
+    assert "hazard map (observed)" in text and "hazard map (terrain model)" in text  # text as comments
+    plot_landing_map(ds.drop_vars("hazard_terrain"), cell, tmp_path / "old.svg")  # a cube made before it
+    assert "hazard map (terrain model)" not in (tmp_path / "old.svg").read_text()
     with pytest.raises(ConfigError, match="not supported"):
         plot_landing_map(ds, cell, tmp_path / "m.pdf")
 
