@@ -53,6 +53,39 @@ def plot_replay(replay: ReplayRun, path: str) -> None:
     plt.close(fig)
 
 
+def plot_site_elevation(
+    site: str, path: str | Path, *, replay: str | None = None, onboard: bool = False
+) -> Path:
+    """A site's true elevation model, level by level (``riskengine.terrain.plot.plot_elevation``); with
+    ``replay`` (a replay preset at this site) its ground track, flown here, and the terrain the replay
+    states (its terrain assignments); with ``onboard`` the onboard map's error, truth - map, with the map
+    errors the site (or the replay) states applied. ``path``: ``.png`` or ``.svg``."""
+    from riskengine.config.scenario import ScenarioSpec, resolved_values, terrain_spec
+    from riskengine.terrain import site_elevation
+    from riskengine.terrain.plot import map_as_flown, plot_elevation
+
+    _figure_format(path)
+    track = None
+    if replay is None:
+        terrain = terrain_spec(resolved_values(ScenarioSpec(), site), site)
+    else:
+        from riskengine.replay import load_replay, run_replay
+
+        spec = load_replay(replay)
+        if spec.site != site:
+            raise ConfigError(
+                f"field 'replay' = {replay!r}: replay {replay!r} flies at site {spec.site!r}, not {site!r}",
+                field="replay",
+                value=replay,
+            )
+        terrain = terrain_spec(resolved_values(spec.scenario, site, spec.assignments), site)
+        trace = run_replay(spec).trace
+        track = (np.asarray(trace.downrange_m, np.float64), np.asarray(trace.crossrange_m, np.float64))
+    truth = site_elevation(terrain, onboard=False)
+    believed = map_as_flown(site_elevation(terrain, onboard=True), terrain) if onboard else None
+    return plot_elevation(truth, track=track, onboard=believed, path=path)
+
+
 def _figure_format(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in FIGURE_FORMATS:

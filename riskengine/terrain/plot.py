@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
+from riskengine.config.models import TerrainSpec
 from riskengine.errors import ConfigError
-from riskengine.terrain._grid import ElevationModel, Grid
+from riskengine.terrain._grid import ElevationModel, Grid, bilinear_nodes, make_grid
 
 
 def _hillshade(
@@ -35,6 +36,21 @@ def _extent_km(g: Grid) -> tuple[float, float, float, float]:
         (g.origin_crossrange_m - half) / 1e3,
         (g.end_crossrange_m + half) / 1e3,
     )
+
+
+def map_as_flown(onboard: ElevationModel, terrain: TerrainSpec) -> ElevationModel:
+    """The onboard map with ``terrain``'s map errors applied as the engine applies them
+    (``core.terrain.onboard_model``): ``map_fidelity * map(x - shift) + map_offset_m``, resampled on the map's
+    own nodes so that ``truth - map`` compares level by level (a figure helper; the engine does this per
+    sample)."""
+    sx, sy = terrain.map_shift_downrange_m, terrain.map_shift_crossrange_m
+    levels = []
+    for g in onboard.levels:
+        x, y = g.nodes()
+        h = bilinear_nodes(g, x - sx, y - sy) if (sx or sy) else np.asarray(g.heights_m, np.float64)
+        h = terrain.map_fidelity * h + terrain.map_offset_m
+        levels.append(make_grid(g.origin_downrange_m, g.origin_crossrange_m, g.step_m, h))
+    return ElevationModel(tuple(levels))
 
 
 def plot_elevation(
