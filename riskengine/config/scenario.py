@@ -222,6 +222,11 @@ _PERFECT_KNOWLEDGE: dict[str, float] = {
 }
 
 _simulate_one = jax.jit(simulate)
+_NOMINAL_MODES = (
+    TouchdownMode.SAFE,
+    TouchdownMode.AT_REST_BEYOND_OPERATIONAL_TILT,
+    TouchdownMode.TIPPED_STATIC,
+)
 
 
 def _need_from_values(values: dict[str, float], site: str) -> float:
@@ -234,10 +239,13 @@ def _need_from_values(values: dict[str, float], site: str) -> float:
         values["vehicle.propellant_kg"] = load
         result = _simulate_one(_params_from_values(values, site), key)
         outcome = Outcome(int(result.outcome))
-        if outcome is not Outcome.LANDED:
+        # The need is what the flight burns: a nominal descent that comes down within the gear's speeds
+        # on ground too steep for the footpads (the site's terrain at the target) still defines it.
+        mode = TouchdownMode(int(result.touchdown_mode))
+        if mode not in _NOMINAL_MODES:
             raise ConfigError(
                 f"the nominal descent (perfect navigation) at site '{site}' does not land: outcome {outcome.name.lower()} "
-                "with the given vehicle and guidance; the guidance preset does not suit this vehicle or site",
+                f"({mode.name.lower()}) with the given vehicle and guidance; the guidance preset does not suit this vehicle or site",
                 field="guidance",
                 value=site,
             )

@@ -704,6 +704,7 @@ def simulate_trace(params: Params, key: Array, record_every: int, n_records: int
             horizontal_speed_mps=jnp.linalg.norm(s.velocity_mps - (s.velocity_mps @ up) * up),
             propellant_kg=s.propellant_kg,
             downrange_m=frames.downrange(s.position_m, r),
+            crossrange_m=elevation.track_coordinates(s.position_m, r)[1],
             phase=s.guidance.phase,
             t_go_s=s.guidance.t_go_s,
             throttle=s.throttle,

@@ -37,6 +37,7 @@ class Trace(PyTree):
     horizontal_speed_mps: Array
     propellant_kg: Array
     downrange_m: Array
+    crossrange_m: Array  # ground track, track coordinates (riskengine.core.elevation)
     phase: Array  # int32 guidance phase (riskengine.core.guidance.PHASES)
     t_go_s: Array  # current phase's re-solved time-to-go (0 in terminal descent)
     throttle: Array  # delivered throttle fraction

@@ -198,3 +198,48 @@ def test_grazing_incidence_gives_no_return_and_range_rate_is_the_closing_speed()
     geo = sensors.beam_geometry(_altimeter(0.0), _flat(), p, v, down, jnp.float32(R))
     assert bool(geo.ok)
     assert float(geo.range_rate_mps) == pytest.approx(-20.0, abs=1e-3)
+
+
+def test_a_lander_flown_over_a_cliff_sees_the_range_change_the_geometry_predicts():
+    """Fly a lander 2000 m up across a 600 m cliff: a vertical beam's range drops by 600 m within one
+    cell of the face; a beam 30 deg forward starts to shorten 2000 tan 30 = 1155 m before the face and
+    reaches (2000 - 600) / cos 30 after a further 600 tan 30 = 346 m (it climbs the face)."""
+    step = 5.0
+    s = -4000.0 + step * np.arange(1601)
+    h = np.where(s[:, None] >= 0.0, 600.0, 0.0) * np.ones((1, 21))
+    model = _model(_grid(-4000.0, -50.0, step, h))
+    v = jnp.zeros(3, jnp.float32)
+    alt = _altimeter(0.0, 89.0)
+
+    def reading(x: float, tilt: float) -> float:
+        p = _site_point(x, 0.0, 2000.0)
+        u = _direction(p, tilt, np.array([1.0, 0.0, 0.0]))
+        geo = sensors.beam_geometry(alt, model, p, v, u, jnp.float32(R))
+        assert bool(geo.ok)
+        return float(geo.range_m)
+
+    assert reading(-10.0, 0.0) == pytest.approx(2000.0, abs=0.1)
+    assert reading(10.0, 0.0) == pytest.approx(1400.0, abs=0.1)
+    c30 = np.cos(np.deg2rad(30.0))
+    ahead = 2000.0 * np.tan(np.deg2rad(30.0))
+    climb = 600.0 * np.tan(np.deg2rad(30.0))
+    assert reading(-ahead - 20.0, 30.0) == pytest.approx(2000.0 / c30, abs=0.5)
+    assert reading(-ahead + climb / 2, 30.0) == pytest.approx((2000.0 - 300.0) / c30, rel=0.01)
+    assert reading(-ahead + climb + 20.0, 30.0) == pytest.approx(1400.0 / c30, abs=0.5)
+
+
+def test_onboard_map_resolution_is_a_cell_parameter():
+    """A load-time terrain field set per cell (an axis value) rebuilds the onboard map, not the truth."""
+    from riskengine.config import ScenarioSpec, build_params
+
+    base = build_params(ScenarioSpec(), "mare_frigoris")
+    coarse = build_params(ScenarioSpec(), "mare_frigoris", {"terrain.map_resolution_m": 400.0})
+    fine_truth = [np.asarray(g.heights_m) for g in base.terrain.truth.levels]
+    assert all(
+        np.array_equal(a, np.asarray(b.heights_m))
+        for a, b in zip(fine_truth, coarse.terrain.truth.levels, strict=True)
+    )
+    a = np.asarray(base.terrain.onboard.levels[-1].heights_m)
+    b = np.asarray(coarse.terrain.onboard.levels[-1].heights_m)
+    # A 400 m map has no 5-25 m craters: its landing-area relief is smoother.
+    assert np.std(np.diff(b, axis=0)) < 0.5 * np.std(np.diff(a, axis=0))
