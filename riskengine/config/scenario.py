@@ -38,6 +38,7 @@ from riskengine.core import (
     Outcome,
     Params,
     SimParams,
+    TouchdownMode,
     VehicleParams,
     simulate,
 )
