@@ -40,10 +40,14 @@ def test_m1_runs_dry_after_altimeter_declared_failed_over_the_rim(reports):
     terminal = _event(r, "terminal_descent_start")
     dry = _event(r, "propellant_exhausted")
     assert failed["t_s"] < terminal["t_s"] < dry["t_s"] < _event(r, "touchdown")["t_s"]
-    # Believed near the surface while kilometres up, when the terminal descent began.
+    # Believed near the surface while hundreds of metres up when the terminal descent began. On the 2-D
+    # Atlas model the rim is crossed obliquely and the three beams see different parts of the wall: the
+    # instrument is declared failed 20 s after the first rejection, mid-wall, with the estimate dragged
+    # ~0.7 km low (on the 1-D profile, at the crest: ~2 km). `riskengine replay m1 --sweep`: the outcome
+    # holds across every band; the height at which it runs dry moves between ~0.5 and ~1.5 km.
     assert terminal["estimated_altitude_m"] < 200.0
-    assert terminal["true_altitude_m"] > 1000.0
-    assert dry["true_altitude_m"] > 1000.0
+    assert terminal["true_altitude_m"] - terminal["estimated_altitude_m"] > 500.0
+    assert dry["true_altitude_m"] > 300.0
     assert r["impact_vertical_speed_mps"] > 20.0
 
 
