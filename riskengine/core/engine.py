@@ -683,9 +683,13 @@ def trace_length(params: Params, record_every: int) -> int:
     return math.ceil(float(params.sim.max_time_s) / (float(params.sim.dt_s) * record_every)) + 1
 
 
-def simulate_trace(params: Params, key: Array, record_every: int, n_records: int) -> tuple[Result, Trace]:
+def simulate_trace(
+    params: Params, key: Array, record_every: int, n_records: int, lanes_axis: str | None = None
+) -> tuple[Result, Trace]:
     """One descent like :func:`simulate`, also returning a time history for plots, replays and the
-    navigation-consistency check (``Trace.nees``)."""
+    navigation-consistency check (``Trace.nees``). ``lanes_axis``: the vmapped axis name when the caller
+    vmaps over samples (the measurement and ray-cast branches then run only when some lane needs them;
+    without it, under ``vmap`` every branch runs every step)."""
     _, k_init, k_noise = _keys(key)
     seed = noise.lane_seed(k_noise)
     state0 = init(params, k_init)
@@ -717,7 +721,9 @@ def simulate_trace(params: Params, key: Array, record_every: int, n_records: int
         # Records every ``record_every`` steps of dt_s in time, however long the steps taken were.
         rec = record(s)
         target = (i + 1) * record_every
-        s = jax.lax.while_loop(lambda x: (x.step < target) & ~x.done, lambda x: step(params, x, seed), s)
+        s = jax.lax.while_loop(
+            lambda x: (x.step < target) & ~x.done, lambda x: step(params, x, seed, lanes_axis), s
+        )
         return s, rec
 
     state, trace = jax.lax.scan(chunk, state0, jnp.arange(n_records, dtype=jnp.int32))
