@@ -1,9 +1,12 @@
 """Engine vs NumPy twin vs one-at-a-time loop, on identical inputs: agreement and relative speed.
 
 The three implementations are independent codings of the same model (the loop shares the twin's code),
-run on the same samples: same dispersed parameters, draws and noise stream. Outcomes should agree for
-(nearly) all samples; continuous metrics agree to float32-accumulation level except for the few runs
-where a threshold (gate, contact step, tank empty) falls the other way after ~1e4 steps of rounding.
+run on the same samples: same dispersed parameters, draws and noise stream. Until the altimeter's beams
+are in range the trajectories agree to float32-accumulation level; after, a descent is chaotic (each
+beam's range update moves the horizontal estimate by the terrain slope under the beam), so the metric
+agreement per sample reported here is low by construction (slope, miss distance, duration: 0.13-0.47 at
+32 samples, the engine against itself compiled differently 0.5-0.8) and the model check is the one-step
+comparison from engine states in tests/bench/test_twin_step.py.
 """
 
 from __future__ import annotations

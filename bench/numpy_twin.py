@@ -1,9 +1,11 @@
 """The engine's step written again in plain NumPy, vectorised over trajectories: a baseline and a cross-check.
 
 Same equations as ``riskengine.core`` (read ``core/engine.py:step`` beside it): float32 throughout, the same
-RK4, sensors (altimeter, body-frame Doppler, accelerometer scale factor and misalignment), quaternion
+RK4, sensors (body-fixed altimeter beams ray-cast against the 2-D true terrain with their footprint,
+incidence and range limits, line-of-sight Doppler, accelerometer scale factor and misalignment), quaternion
 attitude with its knowledge error and slew limit, the 12-state error-state Kalman filter (covariance
-propagated once per guidance period, sequential scalar updates, injection), guidance (time-to-go re-solved
+propagated once per guidance period, sequential scalar updates: each beam's range predicted by casting it
+against the onboard map, then its Doppler; injection), guidance (time-to-go re-solved
 by Newton, phase switches on state, the saturation policy), throttle model, contact interpolation, events
 and classification, and the same per-step noise (``lowbias32`` hash re-implemented on numpy ``uint32``).
 The inputs come from the engine's own functions so both start identical: each sample's dispersed
@@ -15,7 +17,8 @@ per-lane masks (``np.where``), the work skipped when no lane needs it.
 
 Arrays: per-trajectory scalars ``(B,)``, vectors ``(B, 3)`` in the site frame, quaternions ``(B, 4)``,
 matrices ``(B, 3, 3)``, covariances ``(B, 12, 12)``; parameters are float32 scalars or ``(B,)`` arrays (the
-dispersed ones), terrain grids ``(N,)`` shared by all trajectories.
+dispersed ones), terrain levels ``(n_downrange, n_crossrange)`` shared by all trajectories. The terrain,
+ray casting and beams are in ``bench/twin_terrain.py``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,30 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, fields, replace
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 from scipy.special import erfinv
 
+from bench import twin_terrain as tt
+from bench.twin_terrain import (
+    _E_Y,
+    _E_Z,
+    _along,
+    _c,
+    _cross,
+    _dot,
+    _downrange,
+    _height,
+    _mtv,
+    _mv,
+    _norm,
+    _skew,
+    _unit,
+    _up,
+    _vec,
+)
 from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
 from riskengine.core.engine import _keys
@@ -39,8 +60,9 @@ from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
 F = np.float32
 A = np.ndarray
 _M1, _M2 = np.uint32(0x7FEB352D), np.uint32(0x846CA68B)
-# Uniforms per step: accelerometer (3), Doppler (3), altimeter noise, altimeter dropout, gyro (3), TRN (2).
-_N_NOISE = 13
+# Uniforms per step: accelerometer (3), gyro (3), TRN (2), then per altimeter beam its range noise, dropout
+# and Doppler noise (``core.engine``'s layout: the noise stream is shared, bit for bit).
+_IMU, _GYRO, _TRN, _BEAMS_AT = slice(0, 3), slice(3, 6), slice(6, 8), 8
 _MIN_TIME_TO_GO_S = 4.0
 _NEWTON_ITERATIONS = 3
 _FAR_ROOT_FACTOR, _FAR_ROOT_SLACK_S = 2.0, 20.0
@@ -50,8 +72,6 @@ _MILLI = 1e-3  # the filter carries attitude (rad) and accelerometer bias (m/s^2
 _PPM = 1e-6
 _DPH_TO_RADPS = float(np.pi / 180.0 / 3600.0)
 _DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S = float(np.pi / 180.0 / 60.0)
-_E_Y = np.array([0, 1, 0], F)
-_E_Z = np.array([0, 0, 1], F)
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -85,6 +105,8 @@ def _parent(tree: Any, path: str) -> tuple[Any, str]:
 def _to_namespace(obj: Any) -> Any:
     if hasattr(obj, "__dataclass_fields__"):
         return SimpleNamespace(**{f.name: _to_namespace(getattr(obj, f.name)) for f in fields(obj)})
+    if isinstance(obj, tuple | list):  # an elevation model's levels
+        return tuple(_to_namespace(x) for x in obj)
     arr = np.asarray(obj)
     return arr.astype(F) if arr.ndim else (F(arr) if arr.dtype.kind == "f" else arr[()])
 
@@ -115,55 +137,6 @@ def inputs_from_engine(params: Params, dispersion: Dispersion, key: jax.Array, s
     )
 
 
-# ------------------------------------------------------------------------------------- small vector helpers
-def _c(x: Any) -> Any:
-    """Column view of a (B,) array (or a scalar) to scale (B, n) vectors."""
-    return np.asarray(x)[..., None]
-
-
-def _dot(a: A, b: A) -> A:
-    return np.einsum("...i,...i->...", a, b)
-
-
-def _norm(a: A) -> A:
-    return np.sqrt(_dot(a, a))
-
-
-def _unit(a: A) -> A:
-    return a / _c(_norm(a))
-
-
-def _vec(x: Any, y: Any, z: Any) -> A:
-    out = np.empty((*np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z)), 3), F)
-    out[..., 0], out[..., 1], out[..., 2] = x, y, z
-    return out
-
-
-def _cross(a: A, b: A) -> A:
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    return _vec(a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0)
-
-
-def _mv(m: A, v: A) -> A:
-    """``m @ v`` per lane: (B, n, k) by (B, k)."""
-    return (m * v[..., None, :]).sum(axis=-1)
-
-
-def _mtv(m: A, v: A) -> A:
-    """``m.T @ v`` per lane: (B, k, n) by (B, k)."""
-    return (m * v[..., :, None]).sum(axis=-2)
-
-
-def _skew(v: A) -> A:
-    """(B, 3, 3) cross-product matrices."""
-    zero = np.zeros_like(v[..., 0])
-    x, y, z = v[..., 0], v[..., 1], v[..., 2]
-    return np.stack(
-        [np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1), np.stack([-y, x, zero], -1)], axis=-2
-    )
-
-
 # --------------------------------------------------------------------------------------------- noise
 def _mix(x: A) -> A:
     x = x ^ (x >> np.uint32(16))
@@ -173,11 +146,11 @@ def _mix(x: A) -> A:
     return x ^ (x >> np.uint32(16))
 
 
-def uniforms(seed: A, step: Any) -> A:
-    """(B, 13) float32 uniforms on (0, 1) for ``step`` (one per lane, or shared): ``riskengine.core.noise.uniforms``
+def uniforms(seed: A, step: Any, n: int) -> A:
+    """(B, n) float32 uniforms on (0, 1) for ``step`` (one per lane, or shared): ``riskengine.core.noise.uniforms``
     in numpy."""
     step = np.asarray(step).astype(np.uint32)[..., None]
-    counter = step * np.uint32(_N_NOISE) + np.arange(_N_NOISE, dtype=np.uint32)
+    counter = step * np.uint32(n) + np.arange(n, dtype=np.uint32)
     h = _mix(_mix(counter ^ seed[:, :1]) + seed[:, 1:2])
     return ((h >> np.uint32(8)).astype(F) + F(0.5)) * F(2.0**-24)
 
@@ -191,36 +164,6 @@ def _gaussian(u: A) -> A:
 
 
 # ------------------------------------------------------------------------------------ frames and terrain
-def _height(p: A, r: Any) -> A:
-    q = p + _c(r) * _E_Z
-    return (_dot(p, p) + F(2.0) * r * p[..., 2]) / (_norm(q) + r)
-
-
-def _up(p: A, r: Any) -> A:
-    return _unit(p + _c(r) * _E_Z)
-
-
-def _along(up: A) -> A:
-    return _unit(_cross(np.broadcast_to(_E_Y, up.shape), up))
-
-
-def _downrange(p: A, r: Any) -> A:
-    return r * _arctan(p[..., 0] / (r + p[..., 2]))
-
-
-def _arctan(t: A) -> A:
-    """The float32 arctangent the engine's downrange uses (Cephes ``atanf``, ``frames.arctan``): numpy's
-    ``arctan2`` differs from it by an ulp in a third of the downranges, 0.03-0.125 m at the grid's range."""
-    a = np.abs(t)
-    big, mid = a > F(2.414213562373095), a > F(0.41421356237309503)  # tan(3 pi / 8), tan(pi / 8)
-    x = np.where(big, F(-1) / np.maximum(a, F(1)), np.where(mid, (a - F(1)) / (a + F(1)), a))
-    offset = np.where(big, F(np.pi / 2), np.where(mid, F(np.pi / 4), F(0)))
-    z = x * x
-    poly = (((F(8.05374449538e-2) * z - F(1.38776856032e-1)) * z + F(1.99777106478e-1)) * z
-            - F(3.33329491539e-1)) * z  # fmt: skip
-    return np.sign(t) * (offset + (poly * x + x))
-
-
 def _point_at(range_m: Any, height_m: Any, r: Any) -> tuple[A, A, A]:
     theta = -range_m / r
     up = _vec(np.sin(theta), 0.0, np.cos(theta))
@@ -229,23 +172,13 @@ def _point_at(range_m: Any, height_m: Any, r: Any) -> tuple[A, A, A]:
     return p, up, along
 
 
-def _lookup(values: A, start: Any, step: Any, s: A) -> tuple[A, A]:
-    u = (s - start) / step
-    i = np.clip(np.floor(u), 0, values.shape[0] - 2).astype(np.int32)
-    f = np.clip(u - i.astype(F), F(0), F(1))  # JAX promotes float32 - int32 to float32; numpy would not
-    z0, z1 = values[i], values[i + 1]
-    return z0 + f * (z1 - z0), (z1 - z0) / step
-
-
 def _heights(prm: Any, p: A, p_est: A) -> tuple[A, A, A, A]:
-    """(true height above true terrain, its gradient, estimated height above the map, the map's gradient)."""
+    """(true height above the true ground, its (B, 2) gradient, estimated height above the onboard map
+    with its per-sample errors, the map's gradient), each along its own local vertical."""
     t, r = prm.terrain, prm.body.radius_m
-    elev, grad = _lookup(t.elevation_m, t.grid_start_m, t.grid_step_m, _downrange(p, r))
-    base, base_grad = _lookup(
-        t.map_base_m, t.grid_start_m, t.grid_step_m, _downrange(p_est, r) - t.map_shift_m
-    )
-    map_elev = t.map_fidelity * base + t.map_offset_m
-    return _height(p, r) - elev, grad, _height(p_est, r) - map_elev, t.map_fidelity * base_grad
+    h_true, grad = tt.height_above(tt.truth_surface(t), p, r)
+    h_est, map_grad = tt.height_above(tt.map_surface(t), p_est, r)
+    return h_true, grad, h_est, map_grad
 
 
 def _gravity(p: A, body: Any) -> A:
@@ -368,6 +301,62 @@ def _propagate(cov: A, prm: Any, c_est: A, f_site: A, dt: A) -> A:
     cov[:, i3 + 3, i3 + 3] += _c(q_acc * dt)
     cov[:, i3 + 6, i3 + 6] += _c(q_att)
     return F(0.5) * (cov + np.swapaxes(cov, 1, 2))
+
+
+class _Guard(NamedTuple):
+    """The altimeter's rejection guard: consecutive and total rejections, declared failed."""
+
+    consecutive: A
+    rejections: A
+    failed: A
+
+
+def _beam_updates(
+    prm: Any, f: _Filter, guard: _Guard, c_est: A, p_est: A, v_est: A, valid: A, reading: A, doppler: A
+) -> tuple[_Filter, _Guard, A]:
+    """Each beam as navigation believes it points (``c_est``), cast against the onboard map from the
+    estimate: its slant range, gated (rows on position ``n / cos i`` and attitude ``r / cos i (u x n)``),
+    then the line-of-sight velocity of every beam while the instrument is trusted (rows ``u`` on velocity,
+    ``u x v`` on attitude). Returns (filter, guard, rejected (B,))."""
+    alt, nav, r = prm.altimeter, prm.navigation, prm.body.radius_m
+    consecutive, rejections, failed = guard
+    rejected = np.zeros(p_est.shape[0], bool)
+    predicted = []
+    for k, d in enumerate(tt.beam_directions_body(alt)):
+        u_est = _mv(c_est, np.broadcast_to(d, p_est.shape))
+        seen = tt.beam(alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r)
+        predicted.append((u_est, seen))
+        usable = valid[:, k] & seen.ok & (alt.beam_ranges[k] > 0) & ~failed
+        inv = F(1) / seen.cos_incidence
+        h_pos = seen.normal * _c(inv)
+        h_att = _cross(u_est, seen.normal) * _c(seen.range_m * inv * F(_MILLI))
+        ph = _mv(f.cov[:, :, 0:3], h_pos) + _mv(f.cov[:, :, 6:9], h_att)
+        h_x = _dot(h_pos, f.x[:, 0:3]) + _dot(h_att, f.x[:, 6:9])
+        hph = _dot(h_pos, ph[:, 0:3]) + _dot(h_att, ph[:, 6:9])
+        sigma = alt.noise_floor_m + alt.noise_fraction * np.abs(reading[:, k])
+        variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2
+        y = reading[:, k] - seen.range_m
+        gate = np.maximum(nav.gate_sigma * np.sqrt(hph + variance), nav.gate_floor_m)
+        accepted = usable & (np.abs(y - h_x) <= gate)
+        rejected_k = usable & ~accepted
+        f = _update(f, ph, h_x, hph, y, variance, accepted.astype(F))
+        consecutive = np.where(rejected_k, consecutive + 1, np.where(accepted, 0, consecutive)).astype(
+            np.int32
+        )
+        rejections = rejections + rejected_k.astype(np.int32)
+        limit = nav.max_consecutive_rejections
+        failed = failed | ((limit > 0) & (consecutive.astype(F) >= limit))
+        rejected |= rejected_k
+    trusted = (alt.velocity_channel > 0) & ~failed
+    var = np.maximum(alt.velocity_noise_mps, F(1e-4)) ** 2
+    for k, (u_est, seen) in enumerate(predicted):
+        weight = (valid[:, k] & seen.ok & trusted).astype(F) * alt.beam_velocities[k]
+        h_att = _cross(u_est, v_est) * F(_MILLI)
+        ph = _mv(f.cov[:, :, 3:6], u_est) + _mv(f.cov[:, :, 6:9], h_att)
+        h_x = _dot(u_est, f.x[:, 3:6]) + _dot(h_att, f.x[:, 6:9])
+        hph = _dot(u_est, ph[:, 3:6]) + _dot(h_att, ph[:, 6:9])
+        f = _update(f, ph, h_x, hph, doppler[:, k] - _dot(u_est, v_est), var, weight)
+    return f, _Guard(consecutive, rejections, failed), rejected
 
 
 def _initial_covariance(nav: Any, b: int) -> A:
@@ -600,68 +589,82 @@ def initial_state(inp: Inputs) -> TwinState:
     )  # fmt: skip
 
 
+def state_from_engine(state: Any, like: TwinState) -> TwinState:
+    """The engine's ``State`` of one sample as a batch of one (``like`` gives the twin-only layout), so a
+    twin step can start from exactly where the engine is (tests/bench: one step each, compared)."""
+
+    def one(x: Any) -> A:
+        return np.asarray(x)[None]
+
+    nav, gs, h, td = state.nav, state.guidance, state.heights, state.touchdown
+    return replace(
+        like, step=one(state.step), integration_steps=one(state.integration_steps), p=one(state.position_m),
+        v=one(state.velocity_mps), prop=one(state.propellant_kg), q=one(state.attitude), throttle=one(state.throttle),
+        p_est=one(state.est_position_m), v_est=one(state.est_velocity_mps),
+        knowledge=one(state.attitude_knowledge_error_rad), cov=one(nav.cov), bias_est=one(nav.bias_est_mps2),
+        consecutive=one(nav.consecutive_rejections), rejections=one(nav.total_rejections), failed=one(nav.failed),
+        nis_sum=one(nav.nis_sum), nis_count=one(nav.nis_count), pending_dt=one(nav.pending_dt_s),
+        pending_dv=one(nav.pending_velocity_mps), phase=one(gs.phase), t_go=one(gs.t_go_s),
+        jerk_braking=one(gs.braking_jerk_mps3), jerk_approach=one(gs.approach_jerk_mps3), cmd_dir=one(state.cmd_dir),
+        cmd_throttle=one(state.cmd_throttle), h_true=one(h.true_m), h_grad=one(h.terrain_gradient),
+        h_est=one(h.estimated_m), h_map_grad=one(h.map_gradient), t_in_range=one(state.t_in_range_s),
+        ran_dry=one(state.ran_dry), done=one(state.done), td_p=one(td.position_m), td_v=one(td.velocity_mps),
+        td_t=one(td.t_s), td_prop=one(td.propellant_kg), td_h_est=one(td.estimated_height_m),
+        td_axis=one(td.thrust_axis), td_ran_dry=one(td.ran_dry), td_contact=one(td.contact),
+        events=np.asarray(state.events.table(), F)[None],
+    )  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------------- step
 def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     """``riskengine.core.engine.step`` for B trajectories at once."""
     body, veh, alt, nav, imu, g = prm.body, prm.vehicle, prm.altimeter, prm.navigation, prm.imu, prm.guidance
     dt, r = prm.sim.dt_s, body.radius_m
     t = s.step.astype(F) * dt
-    u = uniforms(seed, s.step)
+    u = uniforms(seed, s.step, _BEAMS_AT + 3 * prm.altimeter.beam_directions.shape[0])
     n_guidance = _period_steps(g.guidance_period_s, dt)
     flying = ~s.done
     c_true = _dcm(s.q)
     c_est = c_true + c_true @ _skew(s.knowledge)
 
-    # Sensing: the truth through the instruments' error models.
+    # Sensing: the truth through the instruments' error models (beams cast on reading steps, in reach).
     up = _up(s.p, r)
-    alt_rate = _dot(s.v, up) - s.h_grad * _dot(s.v, _along(up))
-    in_range = s.h_true <= alt.max_range_m
+    n_beams = alt.beam_directions.shape[0]
+    on_time = s.step % _period_steps(alt.period_s, dt) == 0
+    could = on_time & (_height(s.p, r) - prm.terrain.truth.max_height_m <= alt.max_range_m) & flying
+    ok = np.zeros((len(t), n_beams), bool)
+    reading, doppler = np.zeros((len(t), n_beams), F), np.zeros((len(t), n_beams), F)
+    if could.any():
+        for k, d in enumerate(tt.beam_directions_body(alt)):
+            u_true = _mv(c_true, np.broadcast_to(d, s.p.shape))
+            seen = tt.beam(alt, tt.truth_surface(prm.terrain), s.p, s.v, u_true, r)
+            delayed = seen.range_m - alt.latency_s * seen.rate_mps
+            noise = _gaussian(u[:, _BEAMS_AT + k])
+            ok[:, k] = seen.ok & could
+            reading[:, k] = delayed + (alt.noise_floor_m + alt.noise_fraction * np.abs(delayed)) * noise
+            doppler[:, k] = _dot(u_true, s.v) + alt.velocity_noise_mps * _centred(
+                u[:, _BEAMS_AT + 2 * n_beams + k]
+            )
+    in_range = ok.any(axis=1)
     t_in_range = np.where(in_range & np.isinf(s.t_in_range), t, s.t_in_range).astype(F)
-    valid = (in_range & (t >= t_in_range + alt.acquisition_delay_s)
-             & (s.step % _period_steps(alt.period_s, dt) == 0) & (u[:, 7] >= alt.dropout_prob) & flying)  # fmt: skip
-    delayed = s.h_true - alt.latency_s * alt_rate
-    reading = delayed + (alt.noise_floor_m + alt.noise_fraction * np.abs(delayed)) * _gaussian(u[:, 6])
-    doppler_body = _mtv(c_true, s.v) + _c(alt.velocity_noise_mps) * _centred(u[:, 3:6])
-    doppler_site = _mv(c_est, doppler_body)
+    kept = u[:, _BEAMS_AT + n_beams : _BEAMS_AT + 2 * n_beams] >= _c(alt.dropout_prob)
+    valid = ok & _c(t >= t_in_range + alt.acquisition_delay_s) & kept
     trn_on = ((nav.trn_sigma_m > 0) & (s.h_true >= nav.trn_min_altitude_m) & (s.h_true <= nav.trn_max_altitude_m)
               & (s.step % _period_steps(nav.trn_period_s, dt) == 0) & flying)  # fmt: skip
     up_est = _up(s.p_est, r)
     along_est = _along(up_est)
     e_y = np.broadcast_to(_E_Y, along_est.shape)
-    trn_noise = _c(nav.trn_sigma_m) * _centred(u[:, 11:13])
+    trn_noise = _c(nav.trn_sigma_m) * _centred(u[:, _TRN])
     trn_measured = np.stack([_dot(along_est, s.p), s.p[:, 1]], -1) + trn_noise
 
-    # Navigation: gated altimeter, Doppler (three axes), position fix, then injection.
+    # Navigation: each beam's range (gated), then the Doppler of the beams still trusted, position fix,
+    # injection.
     f = _Filter(s.cov, np.zeros((s.cov.shape[0], 12), F), s.nis_sum, s.nis_count)
-    consecutive, rejections, failed = s.consecutive, s.rejections, s.failed
-    usable = valid & ~failed
-    rejected = np.zeros_like(usable)
-    if usable.any():
-        d = up_est - _c(s.h_map_grad) * along_est
-        ph = _mv(f.cov[:, :, 0:3], d)
-        h_x, hph = _dot(d, f.x[:, 0:3]), _dot(d, ph[:, 0:3])
-        variance = (
-            alt.noise_floor_m + alt.noise_fraction * np.abs(reading)
-        ) ** 2 + nav.assumed_map_sigma_m**2
-        innovation = reading - s.h_est - h_x
-        gate = np.maximum(nav.gate_sigma * np.sqrt(hph + variance), nav.gate_floor_m)
-        accepted = usable & (np.abs(innovation) <= gate)
-        rejected = usable & ~accepted
-        f = _update(f, ph, h_x, hph, reading - s.h_est, variance, accepted.astype(F))
-        consecutive = np.where(rejected, consecutive + 1, np.where(accepted, 0, consecutive)).astype(np.int32)
-        rejections = rejections + rejected.astype(np.int32)
-        limit = nav.max_consecutive_rejections
-        failed = failed | ((limit > 0) & (consecutive.astype(F) >= limit))
-    doppler_ok = valid & ~failed & (alt.velocity_channel > 0)
-    if doppler_ok.any():
-        sk = _skew(s.v_est) * F(_MILLI)  # d(measurement)/d(attitude error) = [v x]
-        y = doppler_site - s.v_est
-        var = np.maximum(alt.velocity_noise_mps, F(1e-4)) ** 2
-        for axis in range(3):
-            row, k = sk[:, axis], 3 + axis
-            ph = f.cov[:, :, k] + _mv(f.cov[:, :, 6:9], row)
-            h_x = f.x[:, k] + _dot(row, f.x[:, 6:9])
-            f = _update(f, ph, h_x, ph[:, k] + _dot(row, ph[:, 6:9]), y[:, axis], var, doppler_ok.astype(F))
+    guard = _Guard(s.consecutive, s.rejections, s.failed)
+    rejected = np.zeros(len(t), bool)
+    if (valid.any(axis=1) & ~s.failed).any():
+        f, guard, rejected = _beam_updates(prm, f, guard, c_est, s.p_est, s.v_est, valid, reading, doppler)
+    consecutive, rejections, failed = guard
     if trn_on.any():
         var = np.maximum(nav.trn_sigma_m, F(1e-3)) ** 2
         for i, d in enumerate((along_est, e_y)):
@@ -716,7 +719,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     )
     force_est = resolve_est(measured)
     bias = _vec(imu.bias_x_mps2, imu.bias_y_mps2, imu.bias_z_mps2)
-    white = _c(imu.velocity_random_walk_mps_per_sqrt_s / np.sqrt(dt)) * _centred(u[:, 0:3])
+    white = _c(imu.velocity_random_walk_mps_per_sqrt_s / np.sqrt(dt)) * _centred(u[:, _IMU])
     accel_error_est = resolve_est(bias - bias_est + white)
     p1, v1 = _rk4(s.p, s.v, mass, force, mdot, F(0), body, dt)
     p_est1, v_est1 = _rk4(p_est, v_est, mass, force_est, mdot, accel_error_est, body, dt)
@@ -735,7 +738,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
         pending_dv = np.where(_c(due), F(0), pending_dv)
     gyro_bias = _vec(imu.gyro_bias_x_dph, imu.gyro_bias_y_dph, imu.gyro_bias_z_dph) * F(_DPH_TO_RADPS)
     arw = imu.gyro_angle_random_walk_deg_per_sqrt_h * F(_DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S)
-    knowledge = knowledge + gyro_bias * dt + _c(arw * np.sqrt(dt)) * _centred(u[:, 8:11])
+    knowledge = knowledge + gyro_bias * dt + _c(arw * np.sqrt(dt)) * _centred(u[:, _GYRO])
     prop1 = np.maximum(s.prop - mdot * dt, F(0))
 
     # Ground contact, interpolated within the step; the touchdown record freezes once done.
@@ -761,7 +764,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     happened = np.zeros(s.events.shape[:2], bool)
     for event, flag in (
         (Event.ALTIMETER_IN_RANGE, in_range),
-        (Event.ALTIMETER_FIRST_VALID, valid),
+        (Event.ALTIMETER_FIRST_VALID, valid.any(axis=1)),
         (Event.ALTIMETER_REJECTED, rejected),
         (Event.ALTIMETER_DECLARED_FAILED, failed & ~s.failed),
         (Event.APPROACH_START, phase == _APPROACH),
@@ -857,12 +860,14 @@ def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
     vz = _dot(s.td_v, up)
     v_h = s.td_v - _c(vz) * up
     sink, h_speed = -vz, _norm(v_h)
-    s_dr = _downrange(s.td_p, r)
     t = prm.terrain
-    elev, grad = _lookup(t.elevation_m, t.grid_start_m, t.grid_step_m, s_dr)
-    v_h2 = np.stack([_dot(v_h, _along(up)), v_h[:, 1]], axis=-1)
-    gx, gy = grad + inp.local_gradient[:, 0], inp.local_gradient[:, 1]
-    gradient = np.stack([gx, gy], axis=-1).astype(F)
+    s_dr, c_dr = tt.track(s.td_p, r)
+    elev, grad = tt.lookup(t.truth, s_dr, c_dr)
+    along, cross = tt.horizontal_axes(up)
+    v_h2 = np.stack([_dot(v_h, along), _dot(v_h, cross)], axis=-1)
+    # The grid's gradient where it touched down, plus the roughness below that level's cells.
+    sub = tt.subgrid_gradient_sigma(t, tt.cell_m(t.truth, s_dr, c_dr), F(2) * veh.footprint_radius_m)
+    gradient = (grad + _c(sub) * inp.local_gradient).astype(F)
     rock = np.arctan(inp.rock_m / (F(2) * veh.footprint_radius_m))
     slope = np.rad2deg(np.arctan(_norm2(gradient))) + np.rad2deg(rock)
     g_surface = prm.body.mu_m3ps2 / r**2
@@ -884,7 +889,7 @@ def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
         outcome=code, touchdown_mode=mode, touchdown_vertical_speed_mps=np.where(contacted, sink, nan),
         touchdown_horizontal_speed_mps=np.where(contacted, h_speed, nan),
         slope_deg=np.where(contacted, slope, nan), tilt_deg=np.where(contacted, tilt, nan),
-        propellant_remaining_kg=s.td_prop, miss_distance_m=np.where(contacted, np.hypot(s_dr, s.td_p[:, 1]), nan),
+        propellant_remaining_kg=s.td_prop, miss_distance_m=np.where(contacted, np.hypot(s_dr, c_dr), nan),
         duration_s=s.td_t, altimeter_rejections=s.rejections, nis_count=s.nis_count,
         integration_steps=s.integration_steps, events=events, steps=int(s.step.max()),
     )  # fmt: skip
