@@ -177,7 +177,7 @@ class _Sensed(NamedTuple):
 
 
 def _beam_geometry(
-    params: Params, model: ElevationModel, c: Array, p: Array, v: Array
+    params: Params, model: ElevationModel | elevation.Surface, c: Array, p: Array, v: Array
 ) -> tuple[Array, sensors.BeamGeometry]:
     """Every beam's site-frame direction (B, 3) under attitude ``c`` and what it sees of ``model`` from
     ``p`` moving at ``v`` (fields with a leading beam axis): the beams are cast together, vectorised."""
@@ -260,7 +260,7 @@ def _navigate(
     along_est = frames.local_along(up_est)
 
     c_est = c_true + linalg.matmul(c_true, navigation.skew(state.attitude_knowledge_error_rad))
-    onboard = terrain.onboard_model(params.terrain)
+    onboard = terrain.onboard_surface(params.terrain)
 
     def beams(f: navigation.NavFilter) -> tuple[navigation.NavFilter, Array]:
         # Each beam as navigation believes it points, cast against the onboard map from the estimate;
@@ -272,8 +272,8 @@ def _navigate(
                 f,
                 nav,
                 beams[b],
-                geo.normal[b],
-                geo.descent[b],
+                geo.up[b],
+                geo.slope_tan[b],
                 sensed.reading_m[b],
                 geo.range_m[b],
                 sensors.altimeter_sigma(alt, sensed.reading_m[b]),

@@ -207,6 +207,13 @@ def max_tilt_rad(g: GuidanceParams, phase: Array) -> Array:
     return jnp.deg2rad(deg)
 
 
+def _leg(hyp: Array, side: Array) -> Array:
+    """``sqrt(hyp^2 - side^2)`` (0 where negative) as ``sqrt((hyp - side)(hyp + side))``: near saturation
+    the difference of two nearly equal squares loses float32 digits (found by the NumPy twin)."""
+    a = jnp.abs(side)
+    return jnp.sqrt(jnp.maximum((hyp - a) * (hyp + a), 0.0))
+
+
 def limit_thrust(
     g: GuidanceParams,
     phase: Array,
@@ -249,19 +256,17 @@ def limit_thrust(
     # vertical is raised (up to hovering) rather than the horizontal braking starved (overshooting the
     # site is as fatal as sinking).
     h_mag = jnp.linalg.norm(a_h)
-    h_room = jnp.sqrt(jnp.maximum(max_accel_mps2 * max_accel_mps2 - a_v_safe * a_v_safe, 0.0))
+    h_room = _leg(max_accel_mps2, a_v_safe)
     h_want = jnp.minimum(h_mag, h_room)
     # (at most hovering plus arresting the current sink over TILT_SINK_ARREST_S: slowing a descent is
     # safe, climbing back up is not wanted)
     lift_cap = jnp.maximum(g_eff + jnp.maximum(sink, 0.0) / TILT_SINK_ARREST_S, a_v_safe)
     a_v_tilt = jnp.minimum(h_want / tan_tilt, lift_cap)
     # 3. Then the rest of the vertical profile, in what thrust remains.
-    v_room = jnp.sqrt(jnp.maximum(max_accel_mps2 * max_accel_mps2 - h_want * h_want, 0.0))
+    v_room = _leg(max_accel_mps2, h_want)
     a_v = jnp.maximum(jnp.maximum(a_v_safe, a_v_tilt), jnp.minimum(a_v, v_room))
     a_v = jnp.clip(a_v, 0.0, max_accel_mps2)
-    h_allowed = jnp.minimum(
-        jnp.sqrt(jnp.maximum(max_accel_mps2 * max_accel_mps2 - a_v * a_v, 0.0)), a_v * tan_tilt
-    )
+    h_allowed = jnp.minimum(_leg(max_accel_mps2, a_v), a_v * tan_tilt)
     a_h = a_h * jnp.minimum(1.0, h_allowed / jnp.maximum(h_mag, 1e-9))
     a_th = a_v * up + a_h
     mag = jnp.linalg.norm(a_th)

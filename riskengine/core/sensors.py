@@ -68,19 +68,27 @@ class BeamGeometry(NamedTuple):
     ok: Array  # a return: ground within range, incidence within limit
     normal: Array  # (3,) ground normal at the spot (site frame)
     descent: Array  # -u . n, the cosine of the incidence angle (> 0 for a beam meeting the ground)
+    up: Array  # (3,) local vertical at the spot
+    slope_tan: Array  # |ground gradient| at the spot
 
 
 def beam_geometry(
-    alt: AltimeterParams, model: ElevationModel, p: Array, v: Array, u: Array, radius_m: Array
+    alt: AltimeterParams,
+    ground: ElevationModel | elevation.Surface,
+    p: Array,
+    v: Array,
+    u: Array,
+    radius_m: Array,
 ) -> BeamGeometry:
-    """What a beam along ``u`` (site frame) from ``p`` moving at ``v`` sees of ``model``.
+    """What a beam along ``u`` (site frame) from ``p`` moving at ``v`` sees of ``ground``.
 
     The spot's mean height is taken from its centre and four points at its edge (across the beam, and along
     its ground track stretched by the incidence), which leaves a plane unchanged and pulls the range
     towards the mean of a curved surface (a crater rim, a boulder field). Range rate for a fixed beam over
     locally planar ground: ``-(n . v) / (n . u)``.
     """
-    t, x, grad, hit = elevation.raycast(model, p, u, radius_m, alt.max_range_m)
+    surf = elevation.as_surface(ground)
+    t, x, grad, hit = elevation.raycast(surf, p, u, radius_m, alt.max_range_m)
     normal = elevation.ground_normal(x, radius_m, grad)
     cos_inc = -(u @ normal)
     up = frames.local_up(x, radius_m)
@@ -93,19 +101,19 @@ def beam_geometry(
     # A beam near the vertical has no ground track: its spot is round, any axis will do.
     track = jnp.where(norm > 1e-3, track / jnp.maximum(norm, 1e-3), jnp.array([1.0, 0.0], jnp.float32))
     stretch = spot / jnp.maximum(cos_inc, 0.2)
-    z0, _ = elevation.lookup(model, s, c)
+    z0, _ = elevation.surface_lookup(surf, s, c)
     z_sum = z0
     for da in (stretch, -stretch):
-        z, _ = elevation.lookup(model, s + da * track[0], c + da * track[1])
+        z, _ = elevation.surface_lookup(surf, s + da * track[0], c + da * track[1])
         z_sum = z_sum + z
     for dc in (spot, -spot):
-        z, _ = elevation.lookup(model, s - dc * track[1], c + dc * track[0])
+        z, _ = elevation.surface_lookup(surf, s - dc * track[1], c + dc * track[0])
         z_sum = z_sum + z
     descent = jnp.maximum(-(u @ up), elevation.MIN_DESCENT)
     range_m = t - (z_sum / 5.0 - z0) / descent
     ok = hit & (cos_inc >= jnp.cos(jnp.deg2rad(alt.max_incidence_deg))) & (range_m <= alt.max_range_m)
     rate = -(normal @ v) / jnp.minimum(-cos_inc, -1e-3)
-    return BeamGeometry(range_m, rate, ok, normal, jnp.maximum(cos_inc, 1e-3))
+    return BeamGeometry(range_m, rate, ok, normal, jnp.maximum(cos_inc, 1e-3), up, jnp.linalg.norm(grad))
 
 
 def altimeter_reading(alt: AltimeterParams, range_m: Array, range_rate_mps: Array, z: Array) -> Array:

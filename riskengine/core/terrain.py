@@ -16,7 +16,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from riskengine.core import elevation, frames
-from riskengine.core.params import Array, ElevationModel, TerrainParams
+from riskengine.core.params import Array, TerrainParams
 
 
 def true_elevation_and_gradient(terrain: TerrainParams, s: Array, c: Array) -> tuple[Array, Array]:
@@ -24,30 +24,19 @@ def true_elevation_and_gradient(terrain: TerrainParams, s: Array, c: Array) -> t
     return elevation.lookup(terrain.truth, s, c)
 
 
+def onboard_surface(terrain: TerrainParams) -> elevation.Surface:
+    """The onboard map with its per-sample errors, as a surface (for ray casts)."""
+    return elevation.Surface(
+        model=terrain.onboard,
+        scale=terrain.map_fidelity,
+        offset_m=terrain.map_offset_m,
+        shift_m=jnp.stack([terrain.map_shift_downrange_m, terrain.map_shift_crossrange_m]),
+    )
+
+
 def map_elevation_and_gradient(terrain: TerrainParams, s: Array, c: Array) -> tuple[Array, Array]:
     """Elevation (m) and (2,) gradient the onboard map gives at ``(s, c)``, with its per-sample errors."""
-    z, grad = elevation.lookup(
-        terrain.onboard, s - terrain.map_shift_downrange_m, c - terrain.map_shift_crossrange_m
-    )
-    return terrain.map_fidelity * z + terrain.map_offset_m, terrain.map_fidelity * grad
-
-
-def onboard_model(terrain: TerrainParams) -> ElevationModel:
-    """The onboard map with its per-sample errors folded in, as an :class:`ElevationModel` (for ray casts):
-    the registration shift moves each level's origin, fidelity and offset scale and lift its heights."""
-    shift = jnp.stack([terrain.map_shift_downrange_m, terrain.map_shift_crossrange_m])
-    levels = tuple(
-        g.replace(
-            origin_m=g.origin_m + shift,
-            heights_m=terrain.map_fidelity * g.heights_m + terrain.map_offset_m,
-        )
-        for g in terrain.onboard.levels
-    )
-    return ElevationModel(
-        levels=levels,
-        max_height_m=jnp.maximum(terrain.map_fidelity * terrain.onboard.max_height_m, 0.0)
-        + terrain.map_offset_m,
-    )
+    return elevation.surface_lookup(onboard_surface(terrain), s, c)
 
 
 def heights(terrain: TerrainParams, p: Array, p_est: Array, radius_m: Array) -> tuple[Array, ...]:
