@@ -199,10 +199,15 @@ def scalar_update(
 
 def _sparse_row(f: NavFilter, parts: tuple[tuple[slice, Array], ...]) -> tuple[Array, Array, Array]:
     """(P h, h . correction, h P h) for a row made of 3-vectors on a few 3-state blocks."""
-    ph = sum(linalg.matvec(f.cov[:, block], h) for block, h in parts)
-    h_x = sum(h @ f.correction[block] for block, h in parts)
-    hph = sum(h @ ph[block] for block, h in parts)
-    return ph, h_x, hph  # type: ignore[return-value]
+    ph = linalg.matvec(f.cov[:, parts[0][0]], parts[0][1])
+    h_x = parts[0][1] @ f.correction[parts[0][0]]
+    for block, h in parts[1:]:
+        ph = ph + linalg.matvec(f.cov[:, block], h)
+        h_x = h_x + h @ f.correction[block]
+    hph = parts[0][1] @ ph[parts[0][0]]
+    for block, h in parts[1:]:
+        hph = hph + h @ ph[block]
+    return ph, h_x, hph
 
 
 def _position_row(f: NavFilter, d: Array) -> tuple[Array, Array, Array]:
