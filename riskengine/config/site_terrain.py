@@ -8,7 +8,7 @@ import numpy as np
 
 from riskengine import terrain as site_terrain
 from riskengine.config.models import TerrainSpec
-from riskengine.core import ElevationGrid, ElevationModel, TerrainParams
+from riskengine.core import ElevationGrid, ElevationModel, TerrainParams, elevation
 
 
 def _f32(x: float) -> jnp.ndarray:
@@ -32,8 +32,7 @@ def _model(model: site_terrain.ElevationModel) -> ElevationModel:
         )
         for g in model.levels
     )
-    top = max(float(np.max(g.heights_m)) for g in model.levels)
-    core = ElevationModel(levels=grids, max_height_m=_f32(top))
+    core = elevation.model_of(grids)
     if len(_CORE) >= 32:
         _CORE.clear()
     _CORE[id(model)] = (model, core)

@@ -60,6 +60,7 @@ class ElevationGrid(PyTree):
 class ElevationModel(PyTree):
     levels: tuple[ElevationGrid, ...]  # coarsest first; each finer level inside the previous one
     max_height_m: Array  # highest point of the model (bounds where a beam can meet the ground)
+    flat_heights_m: Array  # every level's heights, row-major, concatenated (``elevation.model_of``)
 
 
 @pytree_dataclass

@@ -24,8 +24,7 @@ def _grid(s0: float, c0: float, step: float, heights: np.ndarray) -> ElevationGr
 
 
 def _model(*grids: ElevationGrid) -> ElevationModel:
-    top = max(float(jnp.max(g.heights_m)) for g in grids)
-    return ElevationModel(levels=tuple(grids), max_height_m=jnp.float32(top))
+    return elevation.model_of(tuple(grids))
 
 
 def _site_point(s: float, c: float, h: float) -> jnp.ndarray:
