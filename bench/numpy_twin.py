@@ -327,14 +327,18 @@ def _beam_updates(
         seen = tt.beam(alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r)
         predicted.append((u_est, seen))
         usable = valid[:, k] & seen.ok & (alt.beam_ranges[k] > 0) & ~failed
-        inv = F(1) / seen.cos_incidence
-        h_pos = seen.normal * _c(inv)
-        h_att = _cross(u_est, seen.normal) * _c(seen.range_m * inv * F(_MILLI))
+        # Rows for level ground (the metre-scale slope enters the noise with the horizontal uncertainty).
+        inv = F(1) / np.maximum(-_dot(u_est, seen.up), F(0.05))
+        h_pos = seen.up * _c(inv)
+        h_att = _cross(u_est, seen.up) * _c(seen.range_m * inv * F(_MILLI))
         ph = _mv(f.cov[:, :, 0:3], h_pos) + _mv(f.cov[:, :, 6:9], h_att)
         h_x = _dot(h_pos, f.x[:, 0:3]) + _dot(h_att, f.x[:, 6:9])
         hph = _dot(h_pos, ph[:, 0:3]) + _dot(h_att, ph[:, 6:9])
         sigma = alt.noise_floor_m + alt.noise_fraction * np.abs(reading[:, k])
-        variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2
+        p_pos = f.cov[:, 0:3, 0:3]
+        trace = p_pos[:, 0, 0] + p_pos[:, 1, 1] + p_pos[:, 2, 2]
+        horizontal = np.maximum(F(0.5) * (trace - _dot(seen.up, _mv(p_pos, seen.up))), F(0))
+        variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2 + (seen.slope_tan * inv) ** 2 * horizontal
         y = reading[:, k] - seen.range_m
         gate = np.maximum(nav.gate_sigma * np.sqrt(hph + variance), nav.gate_floor_m)
         accepted = usable & (np.abs(y - h_x) <= gate)
@@ -442,6 +446,12 @@ def _guidance(g: Any, r_m: Any, s: TwinState, p: A, v: A, g_est: A, up: A, max_a
     return phase, t_go, accel
 
 
+def _leg(hyp: A, side: A) -> A:
+    """``sqrt(hyp^2 - side^2)`` (0 where negative) as ``sqrt((hyp - |side|)(hyp + |side|))``, as the engine."""
+    a = np.abs(side)
+    return np.sqrt(np.maximum((hyp - a) * (hyp + a), F(0)))
+
+
 def _saturate(g: Any, phase: A, a_cmd: A, g_est: A, v: A, up: A, r_m: Any, h_map: A, dist: A,
               a_max: A, a_min: A) -> tuple[A, A]:  # fmt: skip
     """``guidance.limit_thrust``: no dive, stopping guard over the glide slope, horizontal within the tilt
@@ -465,12 +475,12 @@ def _saturate(g: Any, phase: A, a_cmd: A, g_est: A, v: A, up: A, r_m: Any, h_map
         np.where(guard, a_max, np.maximum(g_eff - g.max_descent_accel_mps2, F(0))), F(0), a_max
     )
     h_mag = _norm(a_h)
-    h_want = np.minimum(h_mag, np.sqrt(np.maximum(a_max * a_max - a_v_safe * a_v_safe, F(0))))
+    h_want = np.minimum(h_mag, _leg(a_max, a_v_safe))
     lift_cap = np.maximum(g_eff + np.maximum(sink, F(0)) / F(_TILT_SINK_ARREST_S), a_v_safe)
     a_v_tilt = np.minimum(h_want / tan_tilt, lift_cap)
-    v_room = np.sqrt(np.maximum(a_max * a_max - h_want * h_want, F(0)))
+    v_room = _leg(a_max, h_want)
     a_v = np.clip(np.maximum(np.maximum(a_v_safe, a_v_tilt), np.minimum(a_v, v_room)), F(0), a_max)
-    h_allowed = np.minimum(np.sqrt(np.maximum(a_max * a_max - a_v * a_v, F(0))), a_v * tan_tilt)
+    h_allowed = np.minimum(_leg(a_max, a_v), a_v * tan_tilt)
     a_h = a_h * _c(np.minimum(F(1), h_allowed / np.maximum(h_mag, F(1e-9))))
     a_th = _c(a_v) * up + a_h
     mag = _norm(a_th)
@@ -862,10 +872,15 @@ def finish(prm: Any, inp: Inputs, s: TwinState) -> TwinResult:
     sink, h_speed = -vz, _norm(v_h)
     t = prm.terrain
     s_dr, c_dr = tt.track(s.td_p, r)
-    elev, grad = tt.lookup(t.truth, s_dr, c_dr)
+    elev, _ = tt.lookup(t.truth, s_dr, c_dr)
     along, cross = tt.horizontal_axes(up)
     v_h2 = np.stack([_dot(v_h, along), _dot(v_h, cross)], axis=-1)
-    # The grid's gradient where it touched down, plus the roughness below that level's cells.
+    # The ground's slope across the footpad span where it touched down (central differences over the
+    # span), plus the roughness below that level's cells.
+    half = veh.footprint_radius_m
+    ds = (tt.lookup(t.truth, s_dr + half, c_dr)[0] - tt.lookup(t.truth, s_dr - half, c_dr)[0]) / (F(2) * half)
+    dc = (tt.lookup(t.truth, s_dr, c_dr + half)[0] - tt.lookup(t.truth, s_dr, c_dr - half)[0]) / (F(2) * half)
+    grad = np.stack([ds, dc], axis=-1)
     sub = tt.subgrid_gradient_sigma(t, tt.cell_m(t.truth, s_dr, c_dr), F(2) * veh.footprint_radius_m)
     gradient = (grad + _c(sub) * inp.local_gradient).astype(F)
     rock = np.arctan(inp.rock_m / (F(2) * veh.footprint_radius_m))

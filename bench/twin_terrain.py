@@ -274,6 +274,8 @@ class Beam(NamedTuple):
     ok: A  # a return: ground within range, incidence within limit
     normal: A  # (B, 3) ground normal at the spot
     cos_incidence: A  # -u . n, floored at 1e-3
+    up: A  # (B, 3) local vertical at the spot
+    slope_tan: A  # |ground gradient| at the spot
 
 
 def beam_directions_body(alt: Any) -> A:
@@ -312,4 +314,5 @@ def beam(alt: Any, surface: Surface, p: A, v: A, u: A, r: Any) -> Beam:
     range_m = t - (mean - z0) / np.maximum(-_dot(u, up), MIN_DESCENT)
     ok = hit & (cos_inc >= np.cos(np.deg2rad(alt.max_incidence_deg))) & (range_m <= alt.max_range_m)
     rate = _dot(normal, v) / np.maximum(cos_inc, F(1e-3))
-    return Beam(range_m.astype(F), rate.astype(F), ok, normal, np.maximum(cos_inc, F(1e-3)))
+    slope = np.sqrt((grad.astype(np.float64) ** 2).sum(-1)).astype(F)
+    return Beam(range_m.astype(F), rate.astype(F), ok, normal, np.maximum(cos_inc, F(1e-3)), up, slope)

@@ -529,16 +529,17 @@ def finish(params: Params, state: State) -> Result:
     sink = -vz
     h_speed = jnp.linalg.norm(v_h)
     s, c = elevation.track_coordinates(td.position_m, r)
-    elev, grad = terrain.true_elevation_and_gradient(params.terrain, s, c)
+    elev, _ = terrain.true_elevation_and_gradient(params.terrain, s, c)
     along = frames.local_along(up)
     v_h2 = jnp.stack([v_h @ along, v_h @ jnp.cross(up, along)])  # local horizontal: along track, crossrange
-    # The grid's gradient at the touchdown point (its cells are metres at the landing area, the footpad
-    # span's scale) plus the roughness the grid does not resolve there, from the draw made at initialisation.
-    span = 2.0 * params.vehicle.footprint_radius_m
+    # The ground's gradient across the footpad span at the touchdown point (the landing area's cells are
+    # metres) plus the roughness the grid does not resolve there, from the draw made at initialisation.
+    half = params.vehicle.footprint_radius_m
+    span = 2.0 * half
     sub = terrain.subgrid_gradient_sigma(
         params.terrain, elevation.cell_size(params.terrain.truth, s, c), span
     )
-    gradient = grad + sub * state.draws.local_gradient
+    gradient = terrain.footprint_gradient(params.terrain, s, c, half) + sub * state.draws.local_gradient
     rock_tilt = jnp.rad2deg(jnp.arctan(state.draws.rock_m / (2.0 * params.vehicle.footprint_radius_m)))
     slope = touchdown.tilt_deg(gradient, rock_tilt)
     g_surface = params.body.mu_m3ps2 / jnp.square(r)

@@ -54,6 +54,18 @@ def heights(terrain: TerrainParams, p: Array, p_est: Array, radius_m: Array) -> 
     )
 
 
+def footprint_gradient(terrain: TerrainParams, s: Array, c: Array, half_span_m: Array) -> Array:
+    """(2,) ground gradient at the footpads' scale: central differences of the true surface over the
+    footpad span (``2 half_span``) along and across the track, centred on ``(s, c)``. A 9 m Apollo LM
+    stands on the plane through its pads, not on the slope of one 5 m cell; a span shorter than a cell
+    gives the cell's own gradient (the surface is bilinear inside it)."""
+    z_f, _ = elevation.lookup(terrain.truth, s + half_span_m, c)
+    z_b, _ = elevation.lookup(terrain.truth, s - half_span_m, c)
+    z_l, _ = elevation.lookup(terrain.truth, s, c + half_span_m)
+    z_r, _ = elevation.lookup(terrain.truth, s, c - half_span_m)
+    return jnp.stack([z_f - z_b, z_l - z_r]) / (2.0 * half_span_m)
+
+
 def subgrid_gradient_sigma(terrain: TerrainParams, cell_m: Array, span_m: Array) -> Array:
     """Per-axis std of the ground gradient across the footpad span ``span_m`` that a grid of ``cell_m``
     cells does not resolve.

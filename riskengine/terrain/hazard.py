@@ -4,7 +4,8 @@ map bin ends up tilted beyond its operational limit or statically tipped, from t
 The touchdown-tilt model is the engine's (``riskengine.core.engine.finish``, ``core.terrain``,
 ``core.touchdown``), in NumPy:
 
-* gradient ``g = grad + sigma_sub * z``, ``z ~ N(0, I2)``: ``grad`` the true model's bilinear gradient on the
+* gradient ``g = grad + sigma_sub * z``, ``z ~ N(0, I2)``: ``grad`` the true model's slope across the footpad
+  span (central differences over ``2 footprint_radius``) on the
   finest level containing the point (clamped at a level's edge exactly as ``core.elevation`` does),
   ``sigma_sub = sqrt(max(s(L)^2 - s(cell)^2, 0))`` with ``s(b) = tan(roughness_rms_slope_deg)
   (b / roughness_baseline_m)^(hurst_exponent - 1)``, ``L = 2 footprint_radius_m``, ``cell`` that level's step;
@@ -86,9 +87,9 @@ def _axis(coord: F64, origin: float, step: float, n: int) -> tuple[NDArray[np.in
     return i.astype(np.int64), np.clip(u - i, 0.0, 1.0)
 
 
-def _level_gradient(grid: Grid, x: F64, y: F64) -> tuple[F64, F64]:
-    """(dz/dx, dz/dy) of one level on the tensor grid ``x (p,) x y (q,)``, each (p, q): the engine's bilinear
-    gradient, clamped at the level's edge (outside, the edge cell's gradient: not the NumPy reference's 0)."""
+def _level_heights(grid: Grid, x: F64, y: F64) -> F64:
+    """Heights of one level on the tensor grid ``x (p,) x y (q,)``, (p, q): the engine's bilinear surface,
+    clamped at the level's edge."""
     h = np.asarray(grid.heights_m)
     i, fu = _axis(x, grid.origin_downrange_m, grid.step_m, h.shape[0])
     j, fw = _axis(y, grid.origin_crossrange_m, grid.step_m, h.shape[1])
@@ -96,22 +97,26 @@ def _level_gradient(grid: Grid, x: F64, y: F64) -> tuple[F64, F64]:
     sub = h[:, lo:hi].astype(np.float64)
     j = j - lo
     r0, r1 = sub[i], sub[i + 1]  # (p, hi - lo)
-    d = r1 - r0
-    gx = d[:, j] * (1.0 - fw)[None, :] + d[:, j + 1] * fw[None, :]
-    c = r0 + d * fu[:, None]
-    gy = c[:, j + 1] - c[:, j]
-    return gx / grid.step_m, gy / grid.step_m
+    a = r0[:, j] * (1.0 - fw)[None, :] + r0[:, j + 1] * fw[None, :]
+    b = r1[:, j] * (1.0 - fw)[None, :] + r1[:, j + 1] * fw[None, :]
+    return a * (1.0 - fu)[:, None] + b * fu[:, None]
 
 
-def _point_gradient(grid: Grid, x: F64, y: F64) -> F64:
-    """(..., 2) gradient of one level at points ``x``, ``y`` (same shape), as :func:`_level_gradient`."""
+def _level_gradient(grid: Grid, x: F64, y: F64, half_span_m: float) -> tuple[F64, F64]:
+    """(dz/dx, dz/dy) of one level on the tensor grid ``x (p,) x y (q,)``, each (p, q), across the footpad
+    span: central differences over ``2 half_span_m`` (``core.terrain.footprint_gradient``)."""
+    d = 2.0 * half_span_m
+    gx = (_level_heights(grid, x + half_span_m, y) - _level_heights(grid, x - half_span_m, y)) / d
+    gy = (_level_heights(grid, x, y + half_span_m) - _level_heights(grid, x, y - half_span_m)) / d
+    return gx, gy
+
+
+def _point_heights(grid: Grid, x: F64, y: F64) -> F64:
     h = np.asarray(grid.heights_m, dtype=np.float64)
     i, fu = _axis(x, grid.origin_downrange_m, grid.step_m, h.shape[0])
     j, fw = _axis(y, grid.origin_crossrange_m, grid.step_m, h.shape[1])
     z00, z01, z10, z11 = h[i, j], h[i, j + 1], h[i + 1, j], h[i + 1, j + 1]
-    gx = (z10 - z00) * (1.0 - fw) + (z11 - z01) * fw
-    gy = (z01 - z00) * (1.0 - fu) + (z11 - z10) * fu
-    return np.stack([gx, gy], axis=-1) / grid.step_m
+    return (z00 * (1.0 - fw) + z01 * fw) * (1.0 - fu) + (z10 * (1.0 - fw) + z11 * fw) * fu
 
 
 def _inside(grid: Grid, x: F64, y: F64) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -122,18 +127,31 @@ def _inside(grid: Grid, x: F64, y: F64) -> tuple[NDArray[np.bool_], NDArray[np.b
     )
 
 
-def gradient_and_cell(model: ElevationModel, x: ArrayLike, y: ArrayLike) -> tuple[F64, F64]:
-    """((..., 2) gradient, cell size m) on the finest level containing each point (``core.elevation.lookup``
-    and ``cell_size``; the coarsest level clamped at its edges). Points broadcast."""
+def _model_heights(model: ElevationModel, x: F64, y: F64) -> F64:
+    """Heights on the finest level containing each point (``core.elevation.lookup``)."""
+    z = _point_heights(model.levels[0], x, y)
+    for g in model.levels[1:]:
+        ix, iy = _inside(g, x, y)
+        z = np.where(ix & iy, _point_heights(g, x, y), z)
+    return z
+
+
+def gradient_and_cell(
+    model: ElevationModel, x: ArrayLike, y: ArrayLike, half_span_m: float
+) -> tuple[F64, F64]:
+    """((..., 2) footpad-span gradient, cell size m) at each point: central differences over
+    ``2 half_span_m``, each of the four heights on the finest level containing it, as
+    ``core.terrain.footprint_gradient``; the cell size of the finest level containing the point
+    (``core.elevation.cell_size``; the coarsest level clamped at its edges). Points broadcast."""
     xb, yb = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
-    grad = _point_gradient(model.levels[0], xb, yb)
+    d = 2.0 * half_span_m
+    gx = (_model_heights(model, xb + half_span_m, yb) - _model_heights(model, xb - half_span_m, yb)) / d
+    gy = (_model_heights(model, xb, yb + half_span_m) - _model_heights(model, xb, yb - half_span_m)) / d
     cell = np.full(xb.shape, model.levels[0].step_m)
     for g in model.levels[1:]:
         ix, iy = _inside(g, xb, yb)
-        use = ix & iy
-        grad = np.where(use[..., None], _point_gradient(g, xb, yb), grad)
-        cell = np.where(use, g.step_m, cell)
-    return grad, cell
+        cell = np.where(ix & iy, g.step_m, cell)
+    return np.stack([gx, gy], axis=-1), cell
 
 
 def touchdown_tilt_deg(
@@ -147,7 +165,7 @@ def touchdown_tilt_deg(
 ) -> F64:
     """Tilt at rest, deg, of a touchdown at ``(x_m, y_m)`` (track frame) with the sub-grid draw ``z``
     (..., 2) and the rock ``rock_m`` under one pad: the engine's ``finish`` for the same draws."""
-    grad, cell = gradient_and_cell(model, x_m, y_m)
+    grad, cell = gradient_and_cell(model, x_m, y_m, lander.footprint_radius_m)
     span = 2.0 * lander.footprint_radius_m
     g = grad + subgrid_gradient_sigma(roughness, cell, span)[..., None] * np.asarray(z, np.float64)
     rock_tilt = np.degrees(np.arctan(np.asarray(rock_m, np.float64) / span))
@@ -298,7 +316,7 @@ def hazard_map(
             rows, cols = need.any(axis=1), need.any(axis=0)
             if not rows.any():
                 continue
-            gx, gy = _level_gradient(g, xs[rows], ys[cols])
+            gx, gy = _level_gradient(g, xs[rows], ys[cols], lander.footprint_radius_m)
             block = np.ix_(rows, cols)
             p[block] = np.where(need[block], tables[k](np.hypot(gx, gy)), p[block])
             todo &= ~need

@@ -70,7 +70,10 @@ def test_perfect_sensors_estimate_equals_truth(frigoris_params: Params):
         np.asarray(trace.estimated_altitude_m)[flying],
         np.asarray(trace.true_altitude_m)[flying],
         rtol=0,
-        atol=4e-3,  # two float32 ulps at 20 km: the specific force makes a body-frame round trip
+        # Two float32 ulps at 20 km (the specific force makes a body-frame round trip), plus the beams: the
+        # truth and the prediction are two ray casts (truth and map through different attitudes), each
+        # converged to ~mm at km slant ranges, so a reading's innovation is a few mm, not zero.
+        atol=1e-2,
     )
     assert flying.sum() > 100
     assert OUTCOMES[int(result.outcome)] == "landed"
