@@ -52,7 +52,7 @@ from bench.twin_terrain import (
 )
 from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
-from riskengine.core.engine import _keys
+from riskengine.core.engine import PREDICTION_REACH, _keys
 from riskengine.core.events import EVENTS, Event
 from riskengine.core.noise import lane_seed
 from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
@@ -324,7 +324,9 @@ def _beam_updates(
     predicted = []
     for k, d in enumerate(tt.beam_directions_body(alt)):
         u_est = _mv(c_est, np.broadcast_to(d, p_est.shape))
-        seen = tt.beam(alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r)
+        seen = tt.beam(
+            alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r, PREDICTION_REACH * alt.max_range_m
+        )
         predicted.append((u_est, seen))
         usable = valid[:, k] & seen.ok & (alt.beam_ranges[k] > 0) & ~failed
         # Rows for level ground (the metre-scale slope enters the noise with the horizontal uncertainty).
@@ -468,7 +470,8 @@ def _saturate(g: Any, phase: A, a_cmd: A, g_est: A, v: A, up: A, r_m: Any, h_map
     tan_tilt = np.tan(np.deg2rad(tilt_deg.astype(F)))
     sink = -v_z
     arrest = np.maximum(a_max - g_loc, F(1e-3))
-    usable = np.maximum(h_map - np.tan(np.deg2rad(g.min_glide_slope_deg)) * dist, F(0))
+    glide = np.where(phase == _BRAKING, F(0), np.tan(np.deg2rad(g.min_glide_slope_deg))).astype(F)
+    usable = np.maximum(h_map - glide * dist, F(0))
     ceiling2 = F(2) * arrest * usable / g.stopping_margin + g.terminal_descent_rate_mps**2
     guard = (sink > 0) & (sink * sink > ceiling2)
     a_v_safe = np.clip(
@@ -476,7 +479,7 @@ def _saturate(g: Any, phase: A, a_cmd: A, g_est: A, v: A, up: A, r_m: Any, h_map
     )
     h_mag = _norm(a_h)
     h_want = np.minimum(h_mag, _leg(a_max, a_v_safe))
-    lift_cap = np.maximum(g_eff + np.maximum(sink, F(0)) / F(_TILT_SINK_ARREST_S), a_v_safe)
+    lift_cap = np.maximum(g_local + np.maximum(sink, F(0)) / F(_TILT_SINK_ARREST_S), a_v_safe)
     a_v_tilt = np.minimum(h_want / tan_tilt, lift_cap)
     v_room = _leg(a_max, h_want)
     a_v = np.clip(np.maximum(np.maximum(a_v_safe, a_v_tilt), np.minimum(a_v, v_room)), F(0), a_max)

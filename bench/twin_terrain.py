@@ -288,11 +288,12 @@ def beam_directions_body(alt: Any) -> A:
     return (np.asarray(alt.beam_directions, np.float64) @ rot.T).astype(F)
 
 
-def beam(alt: Any, surface: Surface, p: A, v: A, u: A, r: Any) -> Beam:
+def beam(alt: Any, surface: Surface, p: A, v: A, u: A, r: Any, reach_m: Any = None) -> Beam:
     """What a beam along ``u`` from ``p`` moving at ``v`` sees of ``surface`` (``core.sensors.beam_geometry``):
     the range to the mean ground over its spot (centre and four edge points, the along-track pair
     stretched by the incidence), the return's limits, and the range rate over locally planar ground."""
-    t, x, grad, hit = raycast(surface, p, u, r, alt.max_range_m)
+    reach = alt.max_range_m if reach_m is None else reach_m
+    t, x, grad, hit = raycast(surface, p, u, r, reach)
     normal = ground_normal(x, r, grad)
     cos_inc = -_dot(u, normal)
     up = _up(x, r)
@@ -312,7 +313,7 @@ def beam(alt: Any, surface: Surface, p: A, v: A, u: A, r: Any) -> Beam:
         spot.append(surface(s - d * ground[:, 1], c + d * ground[:, 0])[0])
     mean = (spot[0] + spot[1] + spot[2] + spot[3] + spot[4]) / F(5)
     range_m = t - (mean - z0) / np.maximum(-_dot(u, up), MIN_DESCENT)
-    ok = hit & (cos_inc >= np.cos(np.deg2rad(alt.max_incidence_deg))) & (range_m <= alt.max_range_m)
+    ok = hit & (cos_inc >= np.cos(np.deg2rad(alt.max_incidence_deg))) & (range_m <= reach)
     rate = _dot(normal, v) / np.maximum(cos_inc, F(1e-3))
     slope = np.sqrt((grad.astype(np.float64) ** 2).sum(-1)).astype(F)
     return Beam(range_m.astype(F), rate.astype(F), ok, normal, np.maximum(cos_inc, F(1e-3)), up, slope)

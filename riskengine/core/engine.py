@@ -177,15 +177,25 @@ class _Sensed(NamedTuple):
 
 
 def _beam_geometry(
-    params: Params, model: ElevationModel | elevation.Surface, c: Array, p: Array, v: Array
+    params: Params,
+    model: ElevationModel | elevation.Surface,
+    c: Array,
+    p: Array,
+    v: Array,
+    reach_m: Array | None = None,
 ) -> tuple[Array, sensors.BeamGeometry]:
     """Every beam's site-frame direction (B, 3) under attitude ``c`` and what it sees of ``model`` from
-    ``p`` moving at ``v`` (fields with a leading beam axis): the beams are cast together, vectorised."""
+    ``p`` moving at ``v`` out to ``reach_m`` (fields with a leading beam axis): the beams are cast
+    together, vectorised."""
     beams = jax.vmap(lambda d: linalg.matvec(c, d))(sensors.beam_directions_body(params.altimeter))
-    geo = jax.vmap(lambda u: sensors.beam_geometry(params.altimeter, model, p, v, u, params.body.radius_m))(
-        beams
-    )
+    geo = jax.vmap(
+        lambda u: sensors.beam_geometry(params.altimeter, model, p, v, u, params.body.radius_m, reach_m)
+    )(beams)
     return beams, geo
+
+
+# How far the filter's predicted beams reach, in multiples of the instrument's maximum range.
+PREDICTION_REACH = 4.0
 
 
 def _beams_sensed(params: Params, state: State, c_true: Array, u: Array) -> tuple[Array, Array, Array]:
@@ -264,8 +274,14 @@ def _navigate(
 
     def beams(f: navigation.NavFilter) -> tuple[navigation.NavFilter, Array]:
         # Each beam as navigation believes it points, cast against the onboard map from the estimate;
-        # ranges first (each gated on its own), then the Doppler channel of the beams still trusted.
-        beams, geo = _beam_geometry(params, onboard, c_est, p_est, v_est)
+        # ranges first (each gated on its own), then the Doppler channel of the beams still trusted. The
+        # prediction reaches PREDICTION_REACH times the instrument's range: a filter that believes itself
+        # higher than it is predicts the ground beyond the instrument's reach, and the innovation gate,
+        # not that reach, judges the reading (with the instrument's reach, a lander kilometres high in its
+        # belief discarded every valid reading unseen, whatever its gate).
+        beams, geo = _beam_geometry(
+            params, onboard, c_est, p_est, v_est, PREDICTION_REACH * params.altimeter.max_range_m
+        )
         rejected = jnp.zeros((), bool)
         for b in range(sensed.valid.shape[0]):
             f, rej = navigation.range_update(

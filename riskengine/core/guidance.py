@@ -245,8 +245,13 @@ def limit_thrust(
     # The ceiling never falls below the final touchdown rate: reaching the ground at that rate is the plan.
     # Glide-slope limit: the height that counts is what lies above a glide slope rising from the site at
     # ``min_glide_slope_deg``, so a lander still far out (or past the site) cannot sink to the ground with
-    # its horizontal speed; over the site the slope vanishes and the ground is the floor.
-    floor = jnp.tan(jnp.deg2rad(g.min_glide_slope_deg)) * horizontal_distance_m
+    # its horizontal speed; over the site the slope vanishes and the ground is the floor. The slope is an
+    # approach and terminal limit only: in braking, hundreds of km out, a 5 deg slope stands tens of km
+    # above the PDI altitude, and the guard then fired full vertical thrust at any sink over the touchdown
+    # rate (seen: a heavier lander, sinking early in braking, flipping between vertical and horizontal thrust
+    # every ~100 s, minimum throttle through each slew, and never braking in time).
+    glide = jnp.where(phase == BRAKING, 0.0, jnp.tan(jnp.deg2rad(g.min_glide_slope_deg)))
+    floor = glide * horizontal_distance_m
     usable_height = jnp.maximum(height_above_map_m - floor, 0.0)
     ceiling2 = 2.0 * arrest * usable_height / g.stopping_margin + jnp.square(g.terminal_descent_rate_mps)
     guard = (sink > 0.0) & (sink * sink > ceiling2)
@@ -259,8 +264,11 @@ def limit_thrust(
     h_room = _leg(max_accel_mps2, a_v_safe)
     h_want = jnp.minimum(h_mag, h_room)
     # (at most hovering plus arresting the current sink over TILT_SINK_ARREST_S: slowing a descent is
-    # safe, climbing back up is not wanted)
-    lift_cap = jnp.maximum(g_eff + jnp.maximum(sink, 0.0) / TILT_SINK_ARREST_S, a_v_safe)
+    # safe, climbing back up is not wanted). Hovering is against gravity, without the centrifugal relief
+    # of orbital speed: with it the cap is ~0 near PDI and the tilt limit then forbids all braking (seen:
+    # a heavier lander, whose profile first points the thrust down, coasting at minimum throttle past the
+    # site); at braking tilts the vertical the limit needs is small (h / tan 85 deg = 0.09 h).
+    lift_cap = jnp.maximum(g_local + jnp.maximum(sink, 0.0) / TILT_SINK_ARREST_S, a_v_safe)
     a_v_tilt = jnp.minimum(h_want / tan_tilt, lift_cap)
     # 3. Then the rest of the vertical profile, in what thrust remains.
     v_room = _leg(max_accel_mps2, h_want)

@@ -79,8 +79,10 @@ def beam_geometry(
     v: Array,
     u: Array,
     radius_m: Array,
+    reach_m: Array | None = None,
 ) -> BeamGeometry:
-    """What a beam along ``u`` (site frame) from ``p`` moving at ``v`` sees of ``ground``.
+    """What a beam along ``u`` (site frame) from ``p`` moving at ``v`` sees of ``ground``, out to
+    ``reach_m`` of slant range (default: the instrument's ``max_range_m``).
 
     The spot's mean height is taken from its centre and four points at its edge (across the beam, and along
     its ground track stretched by the incidence), which leaves a plane unchanged and pulls the range
@@ -88,7 +90,8 @@ def beam_geometry(
     locally planar ground: ``-(n . v) / (n . u)``.
     """
     surf = elevation.as_surface(ground)
-    t, x, grad, hit = elevation.raycast(surf, p, u, radius_m, alt.max_range_m)
+    reach = alt.max_range_m if reach_m is None else reach_m
+    t, x, grad, hit = elevation.raycast(surf, p, u, radius_m, reach)
     normal = elevation.ground_normal(x, radius_m, grad)
     cos_inc = -(u @ normal)
     up = frames.local_up(x, radius_m)
@@ -111,7 +114,7 @@ def beam_geometry(
         z_sum = z_sum + z
     descent = jnp.maximum(-(u @ up), elevation.MIN_DESCENT)
     range_m = t - (z_sum / 5.0 - z0) / descent
-    ok = hit & (cos_inc >= jnp.cos(jnp.deg2rad(alt.max_incidence_deg))) & (range_m <= alt.max_range_m)
+    ok = hit & (cos_inc >= jnp.cos(jnp.deg2rad(alt.max_incidence_deg))) & (range_m <= reach)
     rate = -(normal @ v) / jnp.minimum(-cos_inc, -1e-3)
     return BeamGeometry(range_m, rate, ok, normal, jnp.maximum(cos_inc, 1e-3), up, jnp.linalg.norm(grad))
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from riskengine.replay import load_replay, run_replay
@@ -23,8 +24,13 @@ EVENT_KEYS = {"t_s", "name", "true_altitude_m", "estimated_altitude_m", "vertica
 
 
 @pytest.fixture(scope="module")
-def reports() -> dict[str, dict]:
-    return {name: run_replay(load_replay(name)).to_json() for name in ("nominal", "m1", "m2")}
+def runs() -> dict:
+    return {name: run_replay(load_replay(name)) for name in ("nominal", "m1", "m2")}
+
+
+@pytest.fixture(scope="module")
+def reports(runs) -> dict[str, dict]:
+    return {name: run.to_json() for name, run in runs.items()}
 
 
 def _event(report: dict, name: str) -> dict:
@@ -40,14 +46,16 @@ def test_m1_runs_dry_after_altimeter_declared_failed_over_the_rim(reports):
     terminal = _event(r, "terminal_descent_start")
     dry = _event(r, "propellant_exhausted")
     assert failed["t_s"] < terminal["t_s"] < dry["t_s"] < _event(r, "touchdown")["t_s"]
-    # Believed near the surface while hundreds of metres up when the terminal descent began. On the 2-D
-    # Atlas model the rim is crossed obliquely and the three beams see different parts of the wall: the
-    # instrument is declared failed 20 s after the first rejection, mid-wall, with the estimate dragged
-    # ~0.7 km low (on the 1-D profile, at the crest: ~2 km). `riskengine replay m1 --sweep`: the outcome
-    # holds across every band; the height at which it runs dry moves between ~0.5 and ~1.5 km.
-    assert terminal["estimated_altitude_m"] < 200.0
-    assert terminal["true_altitude_m"] - terminal["estimated_altitude_m"] > 500.0
-    assert dry["true_altitude_m"] > 300.0
+    # Believed near the surface while kilometres up when the vertical descent began. On the 2-D Atlas
+    # model the rim is crossed obliquely and the three beams see different parts of the wall: the instrument
+    # is declared failed ~20 s after the first rejection with the estimate dragged ~1.4 km low; the
+    # Hakuto-R-class profile (configs/guidance/hakuto_r.yaml) then starts its vertical descent ~4.5 km up
+    # and sinks at its scheduled rate until the tanks run dry over a kilometre up (ispace: "descended slowly
+    # at the terminal rate until propellant ran out"). `riskengine replay m1 --sweep`: the outcome holds
+    # across every band.
+    assert terminal["true_altitude_m"] > 3000.0
+    assert terminal["true_altitude_m"] - terminal["estimated_altitude_m"] > 1000.0
+    assert dry["true_altitude_m"] > 1000.0
     assert r["impact_vertical_speed_mps"] > 20.0
 
 
@@ -58,13 +66,32 @@ def test_m2_first_valid_reading_late_across_its_band_and_no_recovery_at_its_low_
     lo, hi = spec.ranges["sensor_latency_s"]
     rows = sweep(spec, "sensor_latency_s", [lo, 0.5 * (lo + hi), hi])
     for row in rows:
-        # Across the whole band the first valid reading comes below ~900 m, and the LRF held its 3 km range.
+        # Across the whole band the first valid reading comes below ~900 m, the LRF held its 3 km range,
+        # and the lander comes down within ~1 km of the target, over which its descent is vertical.
         assert row["first_valid_true_altitude_m"] < 900.0
         assert row["facts"]["m2_lrf_in_range_from_3km"]
-    # At the band's low end (first reading ~200 m up) the lander cannot stop in the height left and hits
-    # with propellant in its tanks (ispace: "unable to decelerate sufficiently").
+        assert row["miss_distance_m"] < 1000.0
+    # The band's high end (first reading ~850 m up) is in time: full thrust arrests the ~45 m/s sink in
+    # ~370 m. At its low end (~60 m up) the lander cannot stop in the height left and hits with propellant
+    # in its tanks (ispace: "unable to decelerate sufficiently").
+    assert rows[0]["outcome"] == "landed"
     assert rows[-1]["outcome"] == "crashed"
     assert rows[-1]["propellant_remaining_kg"] > 10.0
+
+
+def test_m2_comes_down_near_the_target_nearly_vertical(runs, reports):
+    r = reports["m2"]
+    assert r["outcome"] == "crashed"
+    assert r["miss_distance_m"] < 1000.0  # the crater: ~370 m from the target (LROC via SpaceNews)
+    assert r["impact_horizontal_speed_mps"] < 3.0
+    # The thrust axis within 25 deg of the vertical over the last 5 s, upright at impact (ispace: "attitude
+    # nearly vertical"): the first reading puts the lander into its vertical descent, which arrests at full
+    # thrust what it can.
+    trace = runs["m2"].trace
+    t = np.asarray(trace.t_s)
+    end = float(t.max())
+    tilt = np.asarray(trace.tilt_deg)[(t >= end - 5.0) & (t <= end)]
+    assert tilt.size > 0 and float(tilt.max()) < 25.0
 
 
 def test_nominal_lands_within_limits_with_propellant_left(reports):
