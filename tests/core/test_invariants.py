@@ -72,8 +72,9 @@ def test_perfect_sensors_estimate_equals_truth(frigoris_params: Params):
         rtol=0,
         # Two float32 ulps at 20 km (the specific force makes a body-frame round trip), plus the beams: the
         # truth and the prediction are two ray casts (truth and map through different attitudes), each
-        # converged to ~mm at km slant ranges, so a reading's innovation is a few mm, not zero.
-        atol=1e-2,
+        # converged to ~mm at km slant ranges (the prediction's from a bracket 4x wider: it reaches 4x the
+        # instrument's range), so a reading's innovation is mm to a cm, not zero (measured 1.4 cm at most).
+        atol=2.5e-2,
     )
     assert flying.sum() > 100
     assert OUTCOMES[int(result.outcome)] == "landed"
