@@ -52,7 +52,7 @@ from bench.twin_terrain import (
 )
 from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
-from riskengine.core.engine import MIN_SLOPE_BASELINE_M, PREDICTION_REACH, _keys
+from riskengine.core.engine import PREDICTION_REACH, _keys
 from riskengine.core.events import EVENTS, Event
 from riskengine.core.noise import lane_seed
 from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
@@ -322,17 +322,11 @@ def _beam_updates(
     consecutive, rejections, failed = guard
     rejected = np.zeros(p_est.shape[0], bool)
     predicted = []
-    onboard = tt.map_surface(prm.terrain)
-    # ``engine._navigate``: the slope over the horizontal uncertainty before this step's updates.
-    up0 = _up(p_est, r)
-    p_pos0 = f.cov[:, 0:3, 0:3]
-    trace0 = p_pos0[:, 0, 0] + p_pos0[:, 1, 1] + p_pos0[:, 2, 2]
-    horizontal0 = np.maximum(F(0.5) * (trace0 - _dot(up0, _mv(p_pos0, up0))), F(0))
-    baseline = np.maximum(np.sqrt(horizontal0), F(MIN_SLOPE_BASELINE_M)).astype(F)
     for k, d in enumerate(tt.beam_directions_body(alt)):
         u_est = _mv(c_est, np.broadcast_to(d, p_est.shape))
-        seen = tt.beam(alt, onboard, p_est, v_est, u_est, r, PREDICTION_REACH * alt.max_range_m)
-        slope = tt.slope_over(onboard, seen.spot_s, seen.spot_c, baseline)
+        seen = tt.beam(
+            alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r, PREDICTION_REACH * alt.max_range_m
+        )
         predicted.append((u_est, seen))
         usable = valid[:, k] & seen.ok & (alt.beam_ranges[k] > 0) & ~failed
         # Rows for level ground (the metre-scale slope enters the noise with the horizontal uncertainty).
@@ -346,7 +340,7 @@ def _beam_updates(
         p_pos = f.cov[:, 0:3, 0:3]
         trace = p_pos[:, 0, 0] + p_pos[:, 1, 1] + p_pos[:, 2, 2]
         horizontal = np.maximum(F(0.5) * (trace - _dot(seen.up, _mv(p_pos, seen.up))), F(0))
-        variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2 + (slope * inv) ** 2 * horizontal
+        variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2 + (seen.slope_tan * inv) ** 2 * horizontal
         y = reading[:, k] - seen.range_m
         gate = np.maximum(nav.gate_sigma * np.sqrt(hph + variance), nav.gate_floor_m)
         accepted = usable & (np.abs(y - h_x) <= gate)

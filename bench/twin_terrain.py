@@ -276,8 +276,6 @@ class Beam(NamedTuple):
     cos_incidence: A  # -u . n, floored at 1e-3
     up: A  # (B, 3) local vertical at the spot
     slope_tan: A  # |ground gradient| at the spot
-    spot_s: A  # track coordinates of the spot's centre
-    spot_c: A
 
 
 def beam_directions_body(alt: Any) -> A:
@@ -318,13 +316,4 @@ def beam(alt: Any, surface: Surface, p: A, v: A, u: A, r: Any, reach_m: Any = No
     ok = hit & (cos_inc >= np.cos(np.deg2rad(alt.max_incidence_deg))) & (range_m <= reach)
     rate = _dot(normal, v) / np.maximum(cos_inc, F(1e-3))
     slope = np.sqrt((grad.astype(np.float64) ** 2).sum(-1)).astype(F)
-    return Beam(range_m.astype(F), rate.astype(F), ok, normal, np.maximum(cos_inc, F(1e-3)), up, slope, s, c)
-
-
-def slope_over(surface: Surface, s: A, c: A, baseline_m: A) -> A:
-    """``core.terrain.slope_over``: |gradient| as central differences over +-``baseline_m`` on both axes."""
-    z_f = surface(s + baseline_m, c)[0]
-    z_b = surface(s - baseline_m, c)[0]
-    z_l = surface(s, c + baseline_m)[0]
-    z_r = surface(s, c - baseline_m)[0]
-    return (np.hypot(z_f - z_b, z_l - z_r) / (F(2) * baseline_m)).astype(F)
+    return Beam(range_m.astype(F), rate.astype(F), ok, normal, np.maximum(cos_inc, F(1e-3)), up, slope)

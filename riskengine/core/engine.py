@@ -196,8 +196,6 @@ def _beam_geometry(
 
 # How far the filter's predicted beams reach, in multiples of the instrument's maximum range.
 PREDICTION_REACH = 4.0
-# The shortest baseline the range rows' slope is taken over: a cell of the finest map level.
-MIN_SLOPE_BASELINE_M = 5.0
 
 
 def _beams_sensed(params: Params, state: State, c_true: Array, u: Array) -> tuple[Array, Array, Array]:
@@ -284,11 +282,6 @@ def _navigate(
         beams, geo = _beam_geometry(
             params, onboard, c_est, p_est, v_est, PREDICTION_REACH * params.altimeter.max_range_m
         )
-        # The slope a range row's noise carries is the map's over the horizontal uncertainty (1 sigma,
-        # before this step's updates, which barely observe it), not the 5 m cell's: a 0.1 roughness slope
-        # times a 500 m sigma put ~50 m of noise on readings whose error was ~6 m (range NIS 0.05).
-        baseline = jnp.maximum(jnp.sqrt(navigation.horizontal_variance(f, up_est)), MIN_SLOPE_BASELINE_M)
-        slopes = jax.vmap(lambda sc: terrain.slope_over(onboard, sc[0], sc[1], baseline))(geo.spot_sc)
         rejected = jnp.zeros((), bool)
         for b in range(sensed.valid.shape[0]):
             f, rej = navigation.range_update(
@@ -296,7 +289,7 @@ def _navigate(
                 nav,
                 beams[b],
                 geo.up[b],
-                slopes[b],
+                geo.slope_tan[b],
                 sensed.reading_m[b],
                 geo.range_m[b],
                 sensors.altimeter_sigma(alt, sensed.reading_m[b]),

@@ -215,12 +215,6 @@ def _position_row(f: NavFilter, d: Array) -> tuple[Array, Array, Array]:
     return _sparse_row(f, ((POS, d),))
 
 
-def horizontal_variance(f: NavFilter, up: Array) -> Array:
-    """Per-axis variance of the horizontal position error about ``up``, m^2 (half the horizontal trace)."""
-    p_pos = f.cov[0:3, 0:3]
-    return jnp.maximum(0.5 * (jnp.trace(p_pos) - up @ linalg.matvec(p_pos, up)), 0.0)
-
-
 def range_update(
     f: NavFilter,
     nav: NavigationParams,
@@ -239,8 +233,7 @@ def range_update(
     The ground's slope is not in the row: at the metre scale of the map's cells it says nothing that holds
     over a horizontal uncertainty of hundreds of metres (with it, the horizontal position sigma fell from
     ~1 km to tens of metres in seconds while the error stayed ~1 km: found by the NumPy twin). It enters the
-    noise instead, as the range a horizontal error moves along the slope: ``(|grad| sigma_h / (-u . up))^2``,
-    with ``slope_tan`` the slope over the horizontal uncertainty itself (``terrain.slope_over``).
+    noise instead, as the range a horizontal error moves along the slope: ``(|grad| sigma_h / (-u . up))^2``.
     The noise variance is the reading's, plus the map's height error seen along the beam, plus that slope
     term, so a filter tracking at 2 Hz does not believe itself more precise than its map. Innovation gate
     ``|y| > max(gate_sigma sqrt(S), gate_floor_m)`` rejects; after ``max_consecutive_rejections``
@@ -253,7 +246,8 @@ def range_update(
     h_pos = up * inv
     h_att = (predicted_m * inv * MILLI) * jnp.cross(beam_est, up)
     ph, h_x, hph = _sparse_row(f, ((POS, h_pos), (ATT, h_att)))
-    horizontal_var = horizontal_variance(f, up)
+    p_pos = f.cov[0:3, 0:3]
+    horizontal_var = jnp.maximum(0.5 * (jnp.trace(p_pos) - up @ linalg.matvec(p_pos, up)), 0.0)
     slope_var = jnp.square(slope_tan * inv) * horizontal_var
     variance = jnp.square(reading_sigma_m) + jnp.square(nav.assumed_map_sigma_m * inv) + slope_var
     innovation = reading_m - predicted_m - h_x

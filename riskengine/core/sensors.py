@@ -70,7 +70,6 @@ class BeamGeometry(NamedTuple):
     descent: Array  # -u . n, the cosine of the incidence angle (> 0 for a beam meeting the ground)
     up: Array  # (3,) local vertical at the spot
     slope_tan: Array  # |ground gradient| at the spot
-    spot_sc: Array  # (2,) track coordinates (downrange, crossrange) of the spot's centre
 
 
 def beam_geometry(
@@ -117,9 +116,7 @@ def beam_geometry(
     range_m = t - (z_sum / 5.0 - z0) / descent
     ok = hit & (cos_inc >= jnp.cos(jnp.deg2rad(alt.max_incidence_deg))) & (range_m <= reach)
     rate = -(normal @ v) / jnp.minimum(-cos_inc, -1e-3)
-    return BeamGeometry(
-        range_m, rate, ok, normal, jnp.maximum(cos_inc, 1e-3), up, jnp.linalg.norm(grad), jnp.stack([s, c])
-    )
+    return BeamGeometry(range_m, rate, ok, normal, jnp.maximum(cos_inc, 1e-3), up, jnp.linalg.norm(grad))
 
 
 def altimeter_reading(alt: AltimeterParams, range_m: Array, range_rate_mps: Array, z: Array) -> Array:

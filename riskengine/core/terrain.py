@@ -66,18 +66,6 @@ def footprint_gradient(terrain: TerrainParams, s: Array, c: Array, half_span_m: 
     return jnp.stack([z_f - z_b, z_l - z_r]) / (2.0 * half_span_m)
 
 
-def slope_over(ground: elevation.Surface, s: Array, c: Array, baseline_m: Array) -> Array:
-    """|gradient| of ``ground`` at ``(s, c)`` as central differences over ``+-baseline_m`` on both axes:
-    the rise a horizontal error of that size moves a beam's spot along. Lunar relief is self-affine
-    (Rosenburg et al. 2011): the metre-scale slope of a 5 m cell does not persist over hundreds of metres,
-    the slope of a crater wall does; the difference over the baseline keeps the one and not the other."""
-    z_f, _ = elevation.surface_lookup(ground, s + baseline_m, c)
-    z_b, _ = elevation.surface_lookup(ground, s - baseline_m, c)
-    z_l, _ = elevation.surface_lookup(ground, s, c + baseline_m)
-    z_r, _ = elevation.surface_lookup(ground, s, c - baseline_m)
-    return jnp.hypot(z_f - z_b, z_l - z_r) / (2.0 * baseline_m)
-
-
 def subgrid_gradient_sigma(terrain: TerrainParams, cell_m: Array, span_m: Array) -> Array:
     """Per-axis std of the ground gradient across the footpad span ``span_m`` that a grid of ``cell_m``
     cells does not resolve.
