@@ -62,10 +62,44 @@ def preset_path(kind: str, name: str) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=256)
-def _load(kind: str, name: str) -> pydantic.BaseModel:
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``, mapping by mapping (a sensors preset may change one altimeter field)."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
+
+
+def _raw(kind: str, name: str, chain: tuple[str, ...] = ()) -> tuple[Path, dict[str, Any]]:
+    """The preset's YAML mapping with its ``base:`` preset's (of the same kind) under it, recursively."""
     path = preset_path(kind, name)
     data = read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return path, data
+    if not isinstance(base, str):
+        raise ConfigError(
+            f"{path}: field 'base' = {base!r}: expected the name of another {kind} preset",
+            field="base",
+            value=base,
+        )
+    if base in (*chain, name):
+        raise ConfigError(
+            f"{path}: field 'base' = {base!r} makes a cycle ({' -> '.join((*chain, name, base))})",
+            field="base",
+            value=base,
+        )
+    _, under = _raw(kind, base, (*chain, name))
+    under.pop("name", None)
+    return path, _merged(under, data)
+
+
+@functools.lru_cache(maxsize=256)
+def _load(kind: str, name: str) -> pydantic.BaseModel:
+    """A preset, validated. ``base: OTHER`` in its YAML starts it from preset OTHER of the same kind and
+    changes only the fields it states (``configs/guidance/hakuto_r.yaml``)."""
+    path, data = _raw(kind, name)
     data.setdefault("name", name)
     try:
         return KINDS[kind].model_validate(data)

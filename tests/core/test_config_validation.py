@@ -55,3 +55,42 @@ def test_dispersion_outside_physical_range_refused():
         }
     )
     assert ok.paths == ("altimeter.acquisition_delay_s", "vehicle.dry_mass_kg")
+
+
+def test_a_preset_on_a_base_changes_only_what_it_states():
+    import yaml
+
+    from riskengine.config.models import GuidanceSpec
+    from riskengine.config.presets import config_dir, load_preset
+
+    stated = yaml.safe_load((config_dir() / "guidance" / "hakuto_r.yaml").read_text())
+    assert stated.pop("base") == "standard"
+    child = load_preset("guidance", "hakuto_r", GuidanceSpec).model_dump()
+    parent = load_preset("guidance", "standard", GuidanceSpec).model_dump()
+    changed = {k for k in child if child[k] != parent[k]}
+    assert changed == set(stated) | {"name"}
+    assert all(child[k] == v for k, v in stated.items())
+
+
+def test_base_cycles_and_bad_bases_are_refused(tmp_path, monkeypatch):
+    from riskengine.config import presets
+
+    (tmp_path / "sensors").mkdir()
+    (tmp_path / "sensors" / "a.yaml").write_text("base: b\naltimeter: {max_range_m: 5.0}\n")
+    (tmp_path / "sensors" / "b.yaml").write_text("base: a\n")
+    (tmp_path / "sensors" / "c.yaml").write_text("base: [a]\n")
+    (tmp_path / "sensors" / "d.yaml").write_text("base: nowhere\n")
+    (tmp_path / "sensors" / "e.yaml").write_text("altimeter: {max_range_m: 9.0, latency_s: 0.1}\nimu: {}\n")
+    (tmp_path / "sensors" / "f.yaml").write_text("base: e\naltimeter: {max_range_m: 7.0}\n")
+    monkeypatch.setattr(presets, "config_dir", lambda: tmp_path)
+    with pytest.raises(ConfigError, match=r"field 'base' = 'a' makes a cycle \(a -> b -> a\)"):
+        presets._raw("sensors", "a")
+    with pytest.raises(
+        ConfigError, match=r"field 'base' = \['a'\]: expected the name of another sensors preset"
+    ):
+        presets._raw("sensors", "c")
+    with pytest.raises(NotFoundError, match="unknown sensor preset 'nowhere'"):
+        presets._raw("sensors", "d")
+    # Mappings merge field by field: f changes one altimeter field and keeps e's others.
+    _, f = presets._raw("sensors", "f")
+    assert f == {"altimeter": {"max_range_m": 7.0, "latency_s": 0.1}, "imu": {}}

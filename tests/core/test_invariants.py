@@ -27,7 +27,7 @@ def test_mass_never_rises_nor_drops_below_dry(frigoris_params: Params):
         jax.vmap(lambda k: simulate_trace(frigoris_params, k, 20, n, "lanes"), axis_name="lanes")
     )
     keys = jax.random.split(jax.random.key(3), 16)
-    # Disperse by hand: a range of initial altitude errors makes some lanes run dry.
+    # Sixteen noise streams of the undispersed cell: the bounds must hold on every one.
     result, trace = traced(keys)
     prop = np.asarray(trace.propellant_kg)
     assert np.all(np.diff(prop, axis=1) <= 0.0)
