@@ -38,12 +38,19 @@ def _inputs() -> tuple[Params, Dispersion]:
 _compiled: dict[str, object] = {}
 
 
+def _drawn(dispersion: Dispersion) -> jax.Array:
+    """Every dispersed path drawn in every lane (the study's own samples, no counterfactual)."""
+    return jnp.ones((BLOCK_LANES, len(dispersion.paths)), bool)
+
+
 def _program(params: Params, dispersion: Dispersion, key: jax.Array) -> tuple[object, float]:
     """The compiled block program, and the seconds its compilation took (once per process)."""
     if "program" not in _compiled:
         idx = jnp.zeros((BLOCK_LANES,), jnp.int32)
         t0 = time.perf_counter()
-        _compiled["program"] = _simulate_block.lower(params, dispersion, key, idx).compile()
+        _compiled["program"] = _simulate_block.lower(
+            params, dispersion, key, idx, _drawn(dispersion)
+        ).compile()
         _compiled["compile_s"] = time.perf_counter() - t0
     return _compiled["program"], float(_compiled["compile_s"])  # type: ignore[arg-type]
 
@@ -58,7 +65,7 @@ def measure(n: int, seed: int = 0) -> EngineFigure:
     outcome, steps = [], []
     t0 = time.perf_counter()
     for b in range(blocks):  # a sample's index is its own: the last block's extra samples are real ones
-        result = program(params, dispersion, key, jnp.asarray(idx[b]))  # type: ignore[operator]
+        result = program(params, dispersion, key, jnp.asarray(idx[b]), _drawn(dispersion))  # type: ignore[operator]
         outcome.append(result.outcome)
         steps.append(result.integration_steps)
     jax.block_until_ready(outcome)

@@ -81,8 +81,14 @@ def _draw(kind: Array, a: Array, b: Array, low: Array, high: Array, key: Array) 
     return jnp.where(kind == UNIFORM, uniform, out)
 
 
-def apply_dispersion(params: Params, dispersion: Dispersion, key: Array) -> Params:
-    """Parameters of one sample: each dispersed path drawn from ``fold_in(key, i)``."""
+def apply_dispersion(
+    params: Params, dispersion: Dispersion, key: Array, drawn: Array | None = None
+) -> Params:
+    """Parameters of one sample: each dispersed path drawn from ``fold_in(key, i)``.
+
+    ``drawn`` (D,) bool, optional: where False, path ``i`` keeps its undispersed value in ``params`` (a
+    counterfactual: the same sample with some of its dispersions removed, every other draw unchanged).
+    """
     for i, path in enumerate(dispersion.paths):
         value = _draw(
             dispersion.kind[i],
@@ -92,5 +98,7 @@ def apply_dispersion(params: Params, dispersion: Dispersion, key: Array) -> Para
             dispersion.high[i],
             jax.random.fold_in(key, i),
         )
-        params = set_path(params, path, value.astype(get_path(params, path).dtype))
+        base = get_path(params, path)
+        value = value.astype(base.dtype)
+        params = set_path(params, path, value if drawn is None else jnp.where(drawn[i], value, base))
     return params

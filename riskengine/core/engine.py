@@ -13,7 +13,6 @@ A step reads as its story (brax's ``pipeline.step``): ``_sense`` (what the instr
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import NamedTuple
 
@@ -335,7 +334,7 @@ def _navigate(
     )
 
 
-def _guide(params: Params, state: State, clock: _Clock) -> State:
+def _guide(params: Params, state: State, clock: _Clock, lanes_axis: str | None) -> State:
     """Guidance on the estimate, recomputed every guidance period and held in between."""
     veh, r = params.vehicle, params.body.radius_m
     p_est, v_est = state.est_position_m, state.est_velocity_mps
@@ -363,8 +362,13 @@ def _guide(params: Params, state: State, clock: _Clock) -> State:
     def hold(_: None) -> tuple[guidance.GuidanceState, Array, Array]:
         return state.guidance, state.cmd_throttle, state.cmd_dir
 
+    # The step counter is shared by the lanes, so the period is a real branch (asked of all lanes: a
+    # per-lane predicate under vmap would run guidance every step); lanes already down hold their command.
     on_guidance = ((state.step % clock.guidance_steps) == 0) & ~state.done
-    gs, throttle, direction = jax.lax.cond(on_guidance, guide, hold, None)
+    new = jax.lax.cond(_any(on_guidance, lanes_axis), guide, hold, None)
+    gs, throttle, direction = jax.tree.map(
+        lambda a, b: jnp.where(on_guidance, a, b), new, (state.guidance, state.cmd_throttle, state.cmd_dir)
+    )
     return state.replace(guidance=gs, cmd_throttle=throttle, cmd_dir=direction)
 
 
@@ -500,7 +504,7 @@ def step(params: Params, state: State, noise_seed: Array, lanes_axis: str | None
     c_true = attitude.dcm(state.attitude)
     state, sensed = _sense(params, state, clock, c_true, lanes_axis)
     state, rejected = _navigate(params, state, sensed, c_true, lanes_axis)
-    state = _guide(params, state, clock)
+    state = _guide(params, state, clock, lanes_axis)
     axis_est = attitude.estimated_axis(c_true, state.attitude_knowledge_error_rad)
     state, force, mdot = _actuate(params, state, clock, axis_est)
     state, new = _integrate(params, state, clock, force, mdot, lanes_axis)
@@ -521,16 +525,26 @@ def step(params: Params, state: State, noise_seed: Array, lanes_axis: str | None
         )
     )
     flying = ~before.done
-    events = state.events
-    for event, happened in (
-        (Event.ALTIMETER_IN_RANGE, sensed.in_range),
-        (Event.ALTIMETER_FIRST_VALID, jnp.any(sensed.valid)),
-        (Event.ALTIMETER_REJECTED, rejected),
-        (Event.ALTIMETER_DECLARED_FAILED, state.nav.failed & ~before.nav.failed),
-        (Event.APPROACH_START, state.guidance.phase == guidance.APPROACH),
-        (Event.TERMINAL_DESCENT_START, state.guidance.phase == guidance.TERMINAL),
-    ):
-        events = events.record(event, happened & flying, row_now)
+
+    def stamp(events: EventLog) -> EventLog:
+        for event, happened in (
+            (Event.ALTIMETER_IN_RANGE, sensed.in_range),
+            (Event.ALTIMETER_FIRST_VALID, jnp.any(sensed.valid)),
+            (Event.ALTIMETER_REJECTED, rejected),
+            (Event.ALTIMETER_DECLARED_FAILED, state.nav.failed & ~before.nav.failed),
+            (Event.APPROACH_START, state.guidance.phase == guidance.APPROACH),
+            (Event.TERMINAL_DESCENT_START, state.guidance.phase == guidance.TERMINAL),
+        ):
+            events = events.record(event, happened & flying, row_now)
+        return events
+
+    # These events can only happen on an altimeter reading step or a guidance step (readings, their
+    # updates and phase changes happen nowhere else): a real branch on the shared step counter, since
+    # stamping them every step cost as much as the terrain lookups (~250 ns per lane-step).
+    periodic = (before.step % _period_steps(params.altimeter.period_s, params.sim.dt_s) == 0) | (
+        before.step % clock.guidance_steps == 0
+    )
+    events = jax.lax.cond(_any(periodic, lanes_axis), stamp, lambda e: e, state.events)
     events = events.record(Event.PROPELLANT_EXHAUSTED, before.ran_dry, row_now)
     return state.replace(events=events)
 
@@ -641,24 +655,34 @@ def simulate(params: Params, key: Array, lanes_axis: str | None = None) -> Resul
 
 
 def simulate_sample(
-    params: Params, dispersion: Dispersion, key: Array, sample_index: Array, lanes_axis: str | None = None
+    params: Params,
+    dispersion: Dispersion,
+    key: Array,
+    sample_index: Array,
+    lanes_axis: str | None = None,
+    drawn: Array | None = None,
 ) -> Result:
-    """Sample ``sample_index`` of a study cell: parameters dispersed from its own key, then simulated."""
+    """Sample ``sample_index`` of a study cell: parameters dispersed from its own key, then simulated.
+    ``drawn`` (D,) bool, optional: dispersed paths left at their undispersed value where False (the same
+    sample, same noise and initial draws, with those dispersions removed)."""
     k = jax.random.fold_in(key, sample_index)
     k_disp, _, _ = _keys(k)
-    return simulate(apply_dispersion(params, dispersion, k_disp), k, lanes_axis)
+    return simulate(apply_dispersion(params, dispersion, k_disp, drawn), k, lanes_axis)
 
 
-_vmapped = jax.vmap(
-    functools.partial(simulate_sample, lanes_axis=LANES), in_axes=(None, None, None, 0), axis_name=LANES
-)
+def _lane(params: Params, dispersion: Dispersion, key: Array, sample_index: Array, drawn: Array) -> Result:
+    return simulate_sample(params, dispersion, key, sample_index, LANES, drawn)
+
+
+_vmapped = jax.vmap(_lane, in_axes=(None, None, None, 0, 0), axis_name=LANES)
 
 
 @jax.jit
-def _simulate_block(params: Params, dispersion: Dispersion, key: Array, idx: Array) -> Result:
-    """One block of ``BLOCK_LANES`` samples (``idx``), run until its slowest lane lands. Every batch is a
-    sequence of calls of this one compiled program (see ``BLOCK_LANES``)."""
-    return _vmapped(params, dispersion, key, idx)
+def _simulate_block(params: Params, dispersion: Dispersion, key: Array, idx: Array, drawn: Array) -> Result:
+    """One block of ``BLOCK_LANES`` samples (``idx``, with their (B, D) ``drawn`` masks), run until its
+    slowest lane lands. Every batch, counterfactual or not, is a sequence of calls of this one compiled
+    program (see ``BLOCK_LANES``)."""
+    return _vmapped(params, dispersion, key, idx, drawn)
 
 
 # Every batch runs as whole blocks of BLOCK_LANES lanes (padded with copies of its first sample), one
@@ -672,23 +696,37 @@ def _simulate_block(params: Params, dispersion: Dispersion, key: Array, idx: Arr
 BLOCK_LANES = 64
 
 
-def simulate_batch(params: Params, dispersion: Dispersion, key: Array, sample_index: Array) -> Result:
+def simulate_batch(
+    params: Params, dispersion: Dispersion, key: Array, sample_index: Array, drawn: Array | None = None
+) -> Result:
     """``simulate_batch(params, dispersion, key, sample_index[B]) -> Result`` with leading dimension B.
 
     Sample ``i`` is computed from ``fold_in(key, sample_index[i])`` alone: bit-identical in any batch.
+    ``drawn`` (B, D) bool, optional: per sample, which dispersed paths take their drawn value (the rest
+    keep the undispersed value of ``params``): counterfactual re-flights of the same samples. All True
+    (the default) is the study's own sample, bit for bit.
     """
     idx = jnp.asarray(sample_index, dtype=jnp.int32)
     n = int(idx.shape[0])
+    d = len(dispersion.paths)
+    mask = jnp.ones((n, d), bool) if drawn is None else jnp.asarray(drawn, bool).reshape(n, d)
     blocks = max(-(-n // BLOCK_LANES), 1)
     padded = blocks * BLOCK_LANES
     if padded != n:
         idx = jnp.concatenate(
             [idx, jnp.broadcast_to(idx[:1] if n else jnp.zeros(1, jnp.int32), (padded - n,))]
         )
+        mask = jnp.concatenate([mask, jnp.ones((padded - n, d), bool)])
     # A Python loop over calls of one program, not one program over all blocks: XLA fuses a loop of one
     # block differently from a loop of many (measured: a last-bit difference in an initial event row).
     parts = [
-        _simulate_block(params, dispersion, key, idx[b * BLOCK_LANES : (b + 1) * BLOCK_LANES])
+        _simulate_block(
+            params,
+            dispersion,
+            key,
+            idx[b * BLOCK_LANES : (b + 1) * BLOCK_LANES],
+            mask[b * BLOCK_LANES : (b + 1) * BLOCK_LANES],
+        )
         for b in range(blocks)
     ]
     result = jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0), *parts) if blocks > 1 else parts[0]

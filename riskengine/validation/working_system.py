@@ -1,7 +1,9 @@
-"""Section 4: the working system (altimeter on time, 10 % margin) must land with P >= 0.99 (one-sided 95 %).
+"""Section 4: the working system (altimeter on time, 10 % margin) must land with P >= 0.99 (one-sided 95 %),
+or every remaining failure must be explained by a named mechanism.
 
 Every failure is listed with what an engineer needs to name its mechanism: the touchdown (or its
-absence), propellant, the altimeter's story from the event log, and the sample's dispersed draws.
+absence), propellant, the altimeter's story from the event log, the sample's dispersed draws, and the
+mechanism its counterfactual re-flights name (``mechanisms``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from riskengine.core import EVENT_FIELDS, EVENTS, OUTCOMES, TOUCHDOWN_MODES, Result, get_path
-from riskengine.validation import cells
+from riskengine.validation import cells, mechanisms
 from riskengine.validation.section import Check, SectionResult, Table
 from riskengine.validation.sizing import WORKING_LATENCY_S, WORKING_MARGIN_PCT, Sizes
 from riskengine.validation.stats import clopper_pearson_lower, wilson_interval
@@ -24,6 +26,8 @@ KEY, TITLE = "working_system", "Working system: P(landed) at latency 0, 10 % mar
 
 TARGET_LOWER_BOUND = 0.99
 CONFIDENCE = 0.95
+# The counterfactual "more propellant" re-flight: the working margin plus ten points.
+MORE_MARGIN_PCT = WORKING_MARGIN_PCT + 10.0
 
 _T, _TRUE_ALT, _EST_ALT = (EVENT_FIELDS.index(f) for f in ("t_s", "true_altitude_m", "estimated_altitude_m"))
 
@@ -105,6 +109,8 @@ def _failure_row(site: str, r: dict[str, Any]) -> tuple[Any, ...]:
         r["altitude_error_at_first_valid_m"],
         r["altimeter_declared_failed_t_s"],
         r["propellant_exhausted_t_s"],
+        r.get("mechanism"),
+        r.get("mechanism_detail"),
         draws,
     )
 
@@ -115,6 +121,7 @@ def run(sizes: Sizes) -> SectionResult:
     summary_rows: list[tuple[Any, ...]] = []
     failure_rows: list[tuple[Any, ...]] = []
     mode_rows: list[tuple[Any, ...]] = []
+    mechanism_rows: list[tuple[Any, ...]] = []
     data: dict[str, Any] = {}
     for site in sizes.sites:
         result = cells.run_cell(site, WORKING_LATENCY_S, WORKING_MARGIN_PCT, n, seed)
@@ -124,6 +131,25 @@ def run(sizes: Sizes) -> SectionResult:
         counts = cells.outcome_counts(result)
         failed = np.flatnonzero(~cells.success(result))
         records = failure_records(result, dispersed_draws(site, seed, failed))
+        reflown = [r for r in records if r["mode"] not in mechanisms.TERRAIN_MODES]
+        cf = mechanisms.reflight(
+            site,
+            WORKING_LATENCY_S,
+            WORKING_MARGIN_PCT,
+            MORE_MARGIN_PCT,
+            np.asarray([r["sample"] for r in reflown], np.int64),
+            seed,
+        )
+        position = {int(s): j for j, s in enumerate(cf.samples)}
+        for r in records:
+            r["mechanism"], r["mechanism_detail"] = mechanisms.name(r, cf, position.get(r["sample"]))
+        named = collections.Counter(r["mechanism"] for r in records)
+        mechanism_rows.extend((site, m, c, c / n) for m, c in sorted(named.items(), key=lambda kv: -kv[1]))
+        unnamed = named.get(mechanisms.COMBINED, 0)
+        # The issue's alternative to the 0.99 bound: every remaining failure explained by a named mechanism.
+        checks.append(
+            Check(f"{site}: failures without a named mechanism", float(unnamed), "== 0", unnamed == 0)
+        )
         checks.append(
             Check(
                 f"{site}: P(landed) one-sided 95 % lower bound",
@@ -167,6 +193,11 @@ def run(sizes: Sizes) -> SectionResult:
             ),
             Table.of("Failures by touchdown mode", ("site", "outcome", "mode", "count"), mode_rows),
             Table.of(
+                "Failure mechanisms (counterfactual re-flights of each failed sample)",
+                ("site", "mechanism", "count", "share of samples"),
+                mechanism_rows,
+            ),
+            Table.of(
                 "Every failure",
                 (
                     "site",
@@ -183,6 +214,8 @@ def run(sizes: Sizes) -> SectionResult:
                     "believed - true there (m)",
                     "alt. declared failed (s)",
                     "ran dry (s)",
+                    "mechanism",
+                    "re-flights",
                     "dispersed draws",
                 ),
                 failure_rows,
@@ -194,6 +227,10 @@ def run(sizes: Sizes) -> SectionResult:
             "Target: the one-sided 95 % Clopper-Pearson lower bound on P(landed) >= 0.99. Reported, not enforced: "
             "the command succeeds either way.",
             "Times are seconds after powered-descent initiation; speeds at contact (empty without contact).",
+            "Mechanisms: each failure not named by its touchdown (ground beyond the operational tilt, dynamic "
+            "tip-over) is flown again with one group of its dispersions removed (the registry section's "
+            "parameters at their undispersed values; every other draw and the noise stream unchanged), and at "
+            f"{MORE_MARGIN_PCT:g} % margin; a group whose removal alone lands it names the mechanism.",
         ),
         data=data,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from riskengine.validation import monotonicity, working_system
+from riskengine.validation import mechanisms, monotonicity, working_system
 from riskengine.validation.sizing import Sizes
 
 pytestmark = pytest.mark.slow
@@ -37,3 +37,12 @@ def test_working_system_success(site: str, floor: float):
     d = result.data[site]
     assert d["n"] == 512
     assert d["p_landed"] >= floor, d["counts"]
+    # Every failure carries a mechanism; counterfactual re-flights name all of them at these sizes
+    # (measured: 0 unnamed at either site); a few may go unnamed as the engine changes, not most.
+    failures = d["failures"]
+    assert len(failures) == d["n"] - d["landed"]
+    assert all(f["mechanism"] for f in failures)
+    unnamed = sum(f["mechanism"] == mechanisms.COMBINED for f in failures)
+    assert unnamed <= 0.05 * len(failures), [f for f in failures if f["mechanism"] == mechanisms.COMBINED]
+    table = next(t for t in result.tables if t.title.startswith("Failure mechanisms"))
+    assert sum(row[2] for row in table.rows) == len(failures)
