@@ -365,18 +365,25 @@ def _beam_updates(
     return f, _Guard(consecutive, rejections, failed), rejected
 
 
-def _initial_covariance(nav: Any, b: int) -> A:
+def _initial_covariance(nav: Any, b: int, axes: A) -> A:
+    """``navigation.initial_covariance``: the position and velocity blocks ``A^T diag(sigma^2) A`` with
+    ``axes`` (3, 3) rows along-track, crossrange and up at PDI."""
     h, vh = nav.assumed_horizontal_position_sigma_m, nav.assumed_horizontal_velocity_sigma_mps
     att = np.deg2rad(nav.assumed_attitude_sigma_deg) / _MILLI
     bias = nav.assumed_accel_bias_sigma_mps2 / _MILLI
-    sig = (
-        [h, h, nav.assumed_altitude_sigma_m, vh, vh, nav.assumed_vertical_velocity_sigma_mps]
-        + [att] * 3
-        + [bias] * 3
-    )
-    diag = np.stack(np.broadcast_arrays(*[np.zeros(b, F) + F(0) + s for s in sig]), axis=-1).astype(F)
+
+    def column(x: Any) -> A:
+        return (np.zeros(b, F) + F(0) + x).astype(F)
+
+    def rotated(sig: list[Any]) -> A:
+        s2 = np.stack([column(x) for x in sig], axis=-1) ** 2  # (B, 3)
+        return np.einsum("ki,bk,kj->bij", axes, s2, axes).astype(F)
+
     cov = np.zeros((b, 12, 12), F)
-    cov[:, np.arange(12), np.arange(12)] = diag * diag
+    cov[:, 0:3, 0:3] = rotated([h, h, nav.assumed_altitude_sigma_m])
+    cov[:, 3:6, 3:6] = rotated([vh, vh, nav.assumed_vertical_velocity_sigma_mps])
+    rest = np.stack([column(x) for x in [att] * 3 + [bias] * 3], axis=-1)
+    cov[:, np.arange(6, 12), np.arange(6, 12)] = rest * rest
     return cov
 
 
@@ -589,7 +596,7 @@ def initial_state(inp: Inputs) -> TwinState:
     return TwinState(
         step=ints, integration_steps=ints, p=p0, v=v0, prop=prop, q=q0, throttle=zeros_b + veh.min_throttle,
         p_est=p_est, v_est=v_est, knowledge=np.broadcast_to(knowledge, (b, 3)).astype(F),
-        cov=_initial_covariance(nav, b), bias_est=np.zeros((b, 3), F), consecutive=ints, rejections=ints,
+        cov=_initial_covariance(nav, b, np.stack([along0, _E_Y, up0]).astype(F)), bias_est=np.zeros((b, 3), F), consecutive=ints, rejections=ints,
         failed=bools, nis_sum=zeros_b, nis_count=ints, pending_dt=zeros_b, pending_dv=np.zeros((b, 3), F),
         phase=ints + _BRAKING, t_go=zeros_b + g.braking_time_s,
         jerk_braking=zeros_b + _jerk(p0, v0, *hg, g.braking_time_s),

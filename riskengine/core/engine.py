@@ -117,7 +117,7 @@ def init(params: Params, key: Array) -> State:
         est_position_m=p_est,
         est_velocity_mps=v_est,
         attitude_knowledge_error_rad=knowledge,
-        nav=navigation.initial_filter(nav),
+        nav=navigation.initial_filter(nav, jnp.stack([along0, jnp.asarray(frames.E_Y), up0])),
         # Planned preflight on the nominal PDI state (the dispersed truth is unknown to the plan).
         guidance=guidance.plan(g, r, p0, v0),
         cmd_dir=retrograde,

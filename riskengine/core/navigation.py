@@ -15,7 +15,9 @@ filter", 2017, sections 5-7; Groves, "Principles of GNSS, Inertial and Multisens
   up ``dt^2 / 2`` of the attitude and bias terms). Process noise: accelerometer white noise plus
   ``process_accel_sigma_mps2`` of unmodelled acceleration on velocity (and its integral on position), gyro
   angle random walk and the assumed gyro bias on attitude (the bias is not a state: its drift over a step
-  enters as noise, ``(b_g dt)^2``). Gravity-gradient coupling (~2e-6 s^-2) is below the errors here.
+  enters as noise, ``(b_g dt)^2``). Gravity-gradient coupling (~2e-6 s^-2) is left out:
+  it is the vertical channel's instability (time constant ~730 s), visible as the matched-truth NEES
+  creeping up over a 900 s dead reckoning (docs/physics.md, "Known limits").
 * **Altimeter beams** (slant range along each body-fixed beam, ``sensors``): predicted by casting the
   *estimated* beam from the estimated position against the **onboard map**; row on position and attitude
   (``range_update``); noise variance is the reading's plus the map's height error seen along the beam.
@@ -76,20 +78,40 @@ def skew(v: Array) -> Array:
     )
 
 
-def initial_filter(nav: NavigationParams) -> NavFilter:
+def initial_covariance(nav: NavigationParams, axes: Array) -> Array:
+    """(12, 12) covariance at PDI. ``axes`` (3, 3): rows along-track, crossrange and up at PDI, site frame.
+
+    The assumed sigmas are per local direction at PDI (orbit determination's downrange, crossrange and
+    altitude errors), and the initial errors are applied along those directions (``engine.init``); the
+    filter's frame is the site's, whose axes are ~20 deg of arc away at PDI. The position and velocity
+    blocks are therefore ``A^T diag(sigma^2) A``: set as a plain diagonal in site axes, an altitude sigma
+    of 200 m leaks ~65 m into a site-x sigma that may be 10 m (measured: NEES 80 instead of 12 at PDI with
+    a 10 m horizontal sigma)."""
     h = nav.assumed_horizontal_position_sigma_m
     vh = nav.assumed_horizontal_velocity_sigma_mps
     att = jnp.deg2rad(nav.assumed_attitude_sigma_deg) / MILLI
     bias = nav.assumed_accel_bias_sigma_mps2 / MILLI
-    # Along-track, crossrange and vertical at PDI are close to site x, y and z there up to ~20 deg; the
-    # initial covariance is set in site axes (the filter's frame) from the per-direction sigmas.
-    sig = jnp.stack(
-        [h, h, nav.assumed_altitude_sigma_m, vh, vh, nav.assumed_vertical_velocity_sigma_mps]
-        + [att] * 3
-        + [bias] * 3
+
+    def rotated(sig: Array) -> Array:
+        return linalg.matmul(axes.T * (sig * sig)[None, :], axes)
+
+    pos = rotated(jnp.stack([h, h, nav.assumed_altitude_sigma_m]))
+    vel = rotated(jnp.stack([vh, vh, nav.assumed_vertical_velocity_sigma_mps]))
+    rest = jnp.diag(jnp.square(jnp.stack([att] * 3 + [bias] * 3)))
+    zero = jnp.zeros((3, 3), jnp.float32)
+    top = jnp.concatenate(
+        [jnp.concatenate([pos, zero], axis=1), jnp.concatenate([zero, vel], axis=1)], axis=0
     )
+    corner = jnp.zeros((6, 6), jnp.float32)
+    return jnp.concatenate(
+        [jnp.concatenate([top, corner], axis=1), jnp.concatenate([corner, rest], axis=1)], axis=0
+    )
+
+
+def initial_filter(nav: NavigationParams, axes: Array) -> NavFilter:
+    """The filter at PDI; ``axes`` as in :func:`initial_covariance`."""
     return NavFilter(
-        cov=jnp.diag(sig * sig),
+        cov=initial_covariance(nav, axes),
         correction=jnp.zeros(NAV_STATE_DIM, jnp.float32),
         bias_est_mps2=jnp.zeros(3, jnp.float32),
         consecutive_rejections=jnp.int32(0),
