@@ -187,6 +187,15 @@ def _gravity(p: A, body: Any) -> A:
     return -_c(body.mu_m3ps2) * q / _c(r2 * np.sqrt(r2))
 
 
+def _gravity_gradient(p: A, body: Any) -> A:
+    """(B, 3, 3) ``dynamics.gravity_gradient``: ``mu / r^3 (3 u u^T - I)``."""
+    q = p + _c(body.radius_m) * _E_Z
+    r2 = _dot(q, q)
+    u = q / _c(np.sqrt(r2))
+    k = (body.mu_m3ps2 / (r2 * np.sqrt(r2)))[:, None, None]
+    return (k * (F(3) * u[:, :, None] * u[:, None, :] - np.eye(3, dtype=F))).astype(F)
+
+
 def _rk4(p: A, v: A, m: A, force: A, mdot: A, extra: Any, body: Any, dt: Any) -> tuple[A, A]:
     def accel(pos: A, mass: A) -> A:
         return _gravity(pos, body) + force / _c(mass) + extra
@@ -276,17 +285,18 @@ def _position_update(f: _Filter, d: A, innovation: A, variance: Any, weight: A) 
     return _update(f, ph, _dot(d, f.x[:, 0:3]), _dot(d, ph[:, 0:3]), innovation, variance, weight)
 
 
-def _propagate(cov: A, prm: Any, c_est: A, f_site: A, dt: A) -> A:
-    """Covariance over ``dt`` (B,) with specific force ``f_site`` and estimated attitude ``c_est``."""
+def _propagate(cov: A, prm: Any, c_est: A, f_site: A, grad: A, dt: A) -> A:
+    """Covariance over ``dt`` (B,) with specific force ``f_site``, estimated attitude ``c_est`` and gravity
+    gradient ``grad`` (B, 3, 3)."""
     nav, imu = prm.navigation, prm.imu
     a = np.concatenate([-_skew(f_site), -c_est], axis=2) * F(_MILLI)  # (B, 3, 6): d(dv)/d(eps, db)
     d, half = dt[:, None, None], (F(0.5) * dt * dt)[:, None, None]
     eb = cov[:, 6:12]
-    dv_rows = a @ eb
+    dv_rows = a @ eb + grad @ cov[:, 0:3]
     m = np.concatenate(
         [cov[:, 0:3] + d * cov[:, 3:6] + half * dv_rows, cov[:, 3:6] + d * dv_rows, eb], axis=1
     )
-    dv_cols = m[:, :, 6:12] @ np.swapaxes(a, 1, 2)
+    dv_cols = m[:, :, 6:12] @ np.swapaxes(a, 1, 2) + m[:, :, 0:3] @ np.swapaxes(grad, 1, 2)
     cov = np.concatenate(
         [m[:, :, 0:3] + d * m[:, :, 3:6] + half * dv_cols, m[:, :, 3:6] + d * dv_cols, m[:, :, 6:12]], axis=2
     )
@@ -752,7 +762,11 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
         c_est = c_true + c_true @ _skew(knowledge)
         mean_force = pending_dv / _c(np.maximum(pending_dt, F(1e-9)))
         cov = np.where(
-            due[:, None, None], _propagate(cov, prm, c_est, mean_force, np.where(due, pending_dt, F(0))), cov
+            due[:, None, None],
+            _propagate(
+                cov, prm, c_est, mean_force, _gravity_gradient(p_est, body), np.where(due, pending_dt, F(0))
+            ),
+            cov,
         )
         pending_dt = np.where(due, F(0), pending_dt)
         pending_dv = np.where(_c(due), F(0), pending_dv)

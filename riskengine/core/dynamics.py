@@ -14,6 +14,8 @@ Model choices:
 
 from __future__ import annotations
 
+import jax.numpy as jnp
+
 from riskengine.core.frames import centre_vector
 from riskengine.core.params import Array, BodyParams
 
@@ -23,6 +25,17 @@ def gravity(p: Array, body: BodyParams) -> Array:
     q = centre_vector(p, body.radius_m)
     r2 = q @ q
     return -body.mu_m3ps2 * q / (r2 * r2**0.5)
+
+
+def gravity_gradient(p: Array, body: BodyParams) -> Array:
+    """(3, 3) derivative of ``gravity`` with respect to position at ``p``: ``mu / r^3 (3 u u^T - I)``.
+    ~2e-6 s^-2 at the surface: it is what makes an inertial altitude error grow (the vertical channel's
+    instability, time constant ``sqrt(r / 2 g)`` ~730 s)."""
+    q = centre_vector(p, body.radius_m)
+    r2 = q @ q
+    u = q / r2**0.5
+    k = body.mu_m3ps2 / (r2 * r2**0.5)
+    return k * (3.0 * u[:, None] * u[None, :] - jnp.eye(3, dtype=q.dtype))
 
 
 def rk4_step(

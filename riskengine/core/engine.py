@@ -33,7 +33,7 @@ from riskengine.core import (
     vehicle,
 )
 from riskengine.core.dispersion import Dispersion, apply_dispersion
-from riskengine.core.dynamics import gravity, rk4_step
+from riskengine.core.dynamics import gravity, gravity_gradient, rk4_step
 from riskengine.core.events import Event
 from riskengine.core.params import Array, ElevationModel, Params
 from riskengine.core.result import Result, Trace
@@ -430,7 +430,9 @@ def _integrate(
     due = (((state.step + 1) % clock.guidance_steps) == 0) & ~state.done
     filt = jax.lax.cond(
         _any(due, lanes_axis),
-        lambda f: navigation.propagate_pending(f, params.navigation, imu, c_est, due),
+        lambda f: navigation.propagate_pending(
+            f, params.navigation, imu, c_est, gravity_gradient(p_est, body), due
+        ),
         lambda f: f,
         filt,
     )

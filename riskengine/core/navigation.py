@@ -10,14 +10,14 @@ filter", 2017, sections 5-7; Groves, "Principles of GNSS, Inertial and Multisens
 * **Error state** (``NAV_STATE_DIM`` = 12), truth minus estimate: position (3, m), velocity (3, m/s),
   attitude (3, site frame, mrad: ``C_true = (I + [eps x]) C_est``), accelerometer bias (3, body, mm/s^2).
   Attitude and bias are carried in milli-units so that float32 covariances span ~1e-4..1e7, not 1e-12..1e7.
-* **Propagation**: ``d(dr) = dv``, ``d(dv) = -[f x] eps - C_est db`` (``f`` the specific force, site
+* **Propagation**: ``d(dr) = dv``, ``d(dv) = G dr - [f x] eps - C_est db`` (``f`` the specific force, site
   frame), ``d(eps) = -C gyro error``, ``d(db) = 0``; discretised to second order in ``dt`` (position picks
   up ``dt^2 / 2`` of the attitude and bias terms). Process noise: accelerometer white noise plus
   ``process_accel_sigma_mps2`` of unmodelled acceleration on velocity (and its integral on position), gyro
   angle random walk and the assumed gyro bias on attitude (the bias is not a state: its drift over a step
-  enters as noise, ``(b_g dt)^2``). Gravity-gradient coupling (~2e-6 s^-2) is left out:
-  it is the vertical channel's instability (time constant ~730 s), visible as the matched-truth NEES
-  creeping up over a 900 s dead reckoning (docs/physics.md, "Known limits").
+  enters as noise, ``(b_g dt)^2``). The gravity gradient ``G`` (~2e-6 s^-2)
+  couples position into velocity, ``d(dv) = G dr``: it is the vertical channel's instability (time constant
+  ~730 s), and without it the matched-truth NEES crept from 12 to ~14 over the 600 s of dead reckoning.
 * **Altimeter beams** (slant range along each body-fixed beam, ``sensors``): predicted by casting the
   *estimated* beam from the estimated position against the **onboard map**; row on position and attitude
   (``range_update``); noise variance is the reading's plus the map's height error seen along the beam.
@@ -144,7 +144,7 @@ def accumulate(f: NavFilter, f_site: Array, dt: Array) -> NavFilter:
 
 
 def propagate_pending(
-    f: NavFilter, nav: NavigationParams, imu: ImuParams, c_est: Array, due: Array
+    f: NavFilter, nav: NavigationParams, imu: ImuParams, c_est: Array, gradient: Array, due: Array
 ) -> NavFilter:
     """Propagate the covariance over the accumulated interval where ``due`` (with the interval's mean
     specific force), and restart the interval; elsewhere nothing changes (an interval of length 0 is the
@@ -156,7 +156,7 @@ def propagate_pending(
     of process noise)."""
     dt = jnp.where(due, f.pending_dt_s, 0.0)
     mean_force = f.pending_velocity_mps / jnp.maximum(f.pending_dt_s, 1e-9)
-    f = propagate(f, nav, imu, c_est, mean_force, dt)
+    f = propagate(f, nav, imu, c_est, mean_force, gradient, dt)
     return f.replace(
         pending_dt_s=jnp.where(due, 0.0, f.pending_dt_s),
         pending_velocity_mps=jnp.where(due, 0.0, f.pending_velocity_mps),
@@ -164,22 +164,29 @@ def propagate_pending(
 
 
 def propagate(
-    f: NavFilter, nav: NavigationParams, imu: ImuParams, c_est: Array, f_site: Array, dt: Array
+    f: NavFilter,
+    nav: NavigationParams,
+    imu: ImuParams,
+    c_est: Array,
+    f_site: Array,
+    gradient: Array,
+    dt: Array,
 ) -> NavFilter:
-    """Covariance over ``dt`` with specific force ``f_site`` (3,) and estimated attitude ``c_est`` (3, 3).
+    """Covariance over ``dt`` with specific force ``f_site`` (3,), estimated attitude ``c_est`` (3, 3) and
+    the gravity gradient ``gradient`` (3, 3) at the estimate (``d(dv) = G dr + ...``).
 
     ``Phi P Phi^T`` is formed from the transition's block structure: only the position and velocity rows
-    (and columns) change, by ``dt`` times the velocity block and by the attitude and bias blocks through
-    ``A = [-[f x], -C]``, so it costs four (3, 3) x (3, 12) products instead of two dense 12 x 12 ones
-    (measured: ~380 ns per lane-step dense at 1024 lanes on one core).
+    (and columns) change, by ``dt`` times the velocity block and by the position, attitude and bias blocks
+    through ``G`` and ``A = [-[f x], -C]``, so it costs a few (3, k) x (k, 12) products instead of two dense
+    12 x 12 ones (measured: ~380 ns per lane-step dense at 1024 lanes on one core).
     """
     a = jnp.concatenate([-skew(f_site), -c_est], axis=1) * MILLI  # (3, 6): d(dv)/d(eps, db)
     half = 0.5 * dt * dt
     cov = f.cov
     eb = cov[6:12]  # rows of (eps, db), (6, 12)
-    dv_rows = linalg.matmul(a, eb)  # (3, 12)
+    dv_rows = linalg.matmul(a, eb) + linalg.matmul(gradient, cov[0:3])  # (3, 12)
     m = jnp.concatenate([cov[0:3] + dt * cov[3:6] + half * dv_rows, cov[3:6] + dt * dv_rows, eb], axis=0)
-    dv_cols = linalg.matmul(m[:, 6:12], a.T)  # (12, 3)
+    dv_cols = linalg.matmul(m[:, 6:12], a.T) + linalg.matmul(m[:, 0:3], gradient.T)  # (12, 3)
     cov = jnp.concatenate(
         [m[:, 0:3] + dt * m[:, 3:6] + half * dv_cols, m[:, 3:6] + dt * dv_cols, m[:, 6:12]], axis=1
     )

@@ -8,9 +8,11 @@ map, range and Doppler updates) and every step that ends a covariance propagatio
 Per field the figure is |twin - engine| over (|the step's change| + 8 float32 ulps of the field). Measured
 over 415 states of sample 1 at key 3 (138 with beam updates): filter and truth states <= 0.004 (position
 estimate 0.0025, accelerometer bias 0.004, covariance 0.0011: the slant ranges, good to ~0.25 mm at 2.5 km
-in float32, differ by their last bits); since the initial covariance is rotated into the PDI frame the
-sample flies another path, on which one 6-update reading step 940 m up moves the position estimate 6 cm
-and the twin differs by 2 mm, ~4 float32 ulps of its coordinate (0.034: its tolerance is 0.05); fields a step barely moves, where rounding is a visible fraction of
+in float32, differ by their last bits). Each model change sends the sample along another path, and on
+some paths one multi-update reading step reaches 0.03 in an estimate (with the initial covariance rotated
+into the PDI frame: a 6-update step 940 m up moved the position estimate 6 cm, the twin 2 mm apart, ~4
+float32 ulps of its coordinate; with the gravity gradient, 0.030 in the bias estimate), so the estimates'
+tolerance is 0.05; fields a step barely moves, where rounding is a visible fraction of
 the change, <= 0.24 (throttle), 0.08 (true height), 0.07 (attitude and its knowledge). A missing row term,
 a wrong variance or a sign moves the first group by tens of percent of the change, or the exact ones.
 (Saturated guidance near the vertical is ill-conditioned in float32 -- ``sqrt(a_max^2 - a_v^2)`` of nearly
@@ -29,7 +31,7 @@ jax = pytest.importorskip("jax")
 
 FIELDS: dict[str, tuple[str, float]] = {
     "p": ("position_m", 0.02), "v": ("velocity_mps", 0.02), "p_est": ("est_position_m", 0.05),
-    "v_est": ("est_velocity_mps", 0.02), "cov": ("nav.cov", 0.02), "bias_est": ("nav.bias_est_mps2", 0.02),
+    "v_est": ("est_velocity_mps", 0.05), "cov": ("nav.cov", 0.02), "bias_est": ("nav.bias_est_mps2", 0.05),
     "nis_sum": ("nav.nis_sum", 0.02), "t_go": ("guidance.t_go_s", 0.02), "prop": ("propellant_kg", 0.02),
     "knowledge": ("attitude_knowledge_error_rad", 0.5), "q": ("attitude", 0.5), "cmd_dir": ("cmd_dir", 0.5),
     "throttle": ("throttle", 0.5), "h_true": ("heights.true_m", 0.5), "h_est": ("heights.estimated_m", 0.5),
