@@ -24,7 +24,16 @@ from riskengine.config.errors import config_error
 from riskengine.config.parameters import PARAMETERS, resolve_path
 from riskengine.config.presets import preset_path, read_yaml
 from riskengine.config.scenario import resolved_values
-from riskengine.core import EVENTS, OUTCOMES, Params, Result, Trace, simulate_trace, trace_length
+from riskengine.core import (
+    EVENTS,
+    OUTCOMES,
+    TOUCHDOWN_MODES,
+    Params,
+    Result,
+    Trace,
+    simulate_trace,
+    trace_length,
+)
 from riskengine.errors import ConfigError
 from riskengine.replay_facts import QUANTITIES, Fact, check_facts, check_ranges, evaluate_facts
 
@@ -128,6 +137,7 @@ def report_json(spec: ReplaySpec, params: Params, result: Result) -> dict[str, A
         "replay": spec.name,
         "site": spec.site,
         "outcome": OUTCOMES[int(r.outcome)],
+        "touchdown_mode": TOUCHDOWN_MODES[int(r.touchdown_mode)],
         "impact_vertical_speed_mps": num(r.touchdown_vertical_speed_mps),
         "impact_horizontal_speed_mps": num(r.touchdown_horizontal_speed_mps),
         "slope_deg": num(r.slope_deg),

@@ -27,11 +27,13 @@ def test_success_is_paired_monotonic_in_latency_and_margin():
     assert not failed, failed
 
 
-@pytest.mark.parametrize(("site", "floor"), [("mare_frigoris", 0.905), ("atlas_crater", 0.48)])
+@pytest.mark.parametrize(("site", "floor"), [("mare_frigoris", 0.875), ("atlas_crater", 0.46)])
 def test_working_system_success(site: str, floor: float):
-    # Measured at 512 samples on the 2-D site models: 0.934 (Frigoris: 17 at rest beyond 12 deg of tilt,
-    # 17 dry from IMU drift), 0.535 (Atlas: 220 at rest beyond 12 deg on the rough floor at the footpad
-    # scale, 15 dry). The floors sit ~2.5 binomial sigma below.
+    # Measured at 512 samples on the 2-D site models: 0.904 (Frigoris: 29 at rest beyond 12 deg of tilt,
+    # 19 dry from IMU drift), 0.527 (Atlas: 222 at rest beyond 12 deg on the rough floor at the footpad
+    # scale, 19 dry); at 2000 samples 0.909 and 0.513, paired against the engine before the filter's
+    # rotated initial covariance and gravity gradient 0.916 and 0.510 (McNemar z -0.95 and +0.17: no
+    # change). The floors sit ~2.5 binomial sigma below the 2000-sample figures.
     result = working_system.run(Sizes.make(True, sites=(site,)))
     assert result.error is None
     d = result.data[site]
