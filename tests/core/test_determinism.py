@@ -54,9 +54,11 @@ def test_different_keys_differ(frigoris_params: Params):
 
 def test_counterfactual_masks_remove_exactly_the_masked_dispersions(frigoris_params: Params):
     # ``drawn``: all True is the sample itself, bit for bit; all False is the undispersed scenario flown
-    # with the sample's own initial draws and noise (the same result as with no dispersion at all); a
-    # sample with one path removed differs from both.
-    from riskengine.core import Dispersion
+    # with the sample's own initial draws and noise (the same result as a dispersion of the same paths
+    # whose every draw is the undispersed value: same paths, so the same compiled program); a sample with
+    # one path removed differs from both.
+    from riskengine.core import Dispersion, get_path
+    from riskengine.core.dispersion import FIXED
 
     key = jax.random.key(11)
     idx = jnp.array([3, 4], dtype=jnp.int32)
@@ -66,12 +68,13 @@ def test_counterfactual_masks_remove_exactly_the_masked_dispersions(frigoris_par
     for x, y in zip(_leaves(own), _leaves(drawn), strict=True):
         np.testing.assert_array_equal(x, y)
     none = simulate_batch(frigoris_params, DISPERSED, key, idx, np.zeros((2, d), bool))
-    undispersed = simulate_batch(frigoris_params, Dispersion.empty(), key, idx)
-    np.testing.assert_array_equal(np.asarray(none.outcome), np.asarray(undispersed.outcome))
-    np.testing.assert_allclose(np.asarray(none.duration_s), np.asarray(undispersed.duration_s), atol=0.2)
-    np.testing.assert_allclose(
-        np.asarray(none.propellant_remaining_kg), np.asarray(undispersed.propellant_remaining_kg), atol=0.5
+    pinned = Dispersion.from_rows(
+        {p: (FIXED, float(get_path(frigoris_params, p)), 0.0, 0.0, 0.0) for p in DISPERSED.paths}
     )
+    assert pinned.paths == DISPERSED.paths
+    undispersed = simulate_batch(frigoris_params, pinned, key, idx)
+    for x, y in zip(_leaves(none), _leaves(undispersed), strict=True):
+        np.testing.assert_array_equal(x, y)
     one_removed = np.ones((2, d), bool)
     one_removed[:, 0] = False
     partial = simulate_batch(frigoris_params, DISPERSED, key, idx, one_removed)
