@@ -321,22 +321,49 @@ class _Guard(NamedTuple):
     failed: A
 
 
+def _predicted_beam(prm: Any, p_est: A, v_est: A, u_est: A, h_est: A) -> Any:
+    """The beam as the filter predicts it: cast against the onboard map from the estimate, or, where the
+    estimate lies at or below the map (``h_est <= 0``: no cast from there meets ground), the range row's
+    level-ground model ``h_est / (-u . up)`` continued below the surface (``engine._below_map_prediction``)."""
+    alt, r = prm.altimeter, prm.body.radius_m
+    seen = tt.beam(
+        alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r, PREDICTION_REACH * alt.max_range_m
+    )
+    below = h_est <= 0
+    up_est = _up(p_est, r)
+    descent = -_dot(u_est, up_est)
+    level = h_est / np.maximum(descent, F(tt.MIN_DESCENT))
+    return seen._replace(
+        range_m=np.where(below, level, seen.range_m).astype(F),
+        up=np.where(below[:, None], up_est, seen.up).astype(F),
+        slope_tan=np.where(below, F(0), seen.slope_tan).astype(F),
+        ok=np.where(below, descent > F(tt.MIN_DESCENT), seen.ok),
+    )
+
+
 def _beam_updates(
-    prm: Any, f: _Filter, guard: _Guard, c_est: A, p_est: A, v_est: A, valid: A, reading: A, doppler: A
+    prm: Any,
+    f: _Filter,
+    guard: _Guard,
+    c_est: A,
+    p_est: A,
+    v_est: A,
+    h_est: A,
+    valid: A,
+    reading: A,
+    doppler: A,
 ) -> tuple[_Filter, _Guard, A]:
-    """Each beam as navigation believes it points (``c_est``), cast against the onboard map from the
-    estimate: its slant range, gated (rows on position ``n / cos i`` and attitude ``r / cos i (u x n)``),
-    then the line-of-sight velocity of every beam while the instrument is trusted (rows ``u`` on velocity,
-    ``u x v`` on attitude). Returns (filter, guard, rejected (B,))."""
-    alt, nav, r = prm.altimeter, prm.navigation, prm.body.radius_m
+    """Each beam as navigation believes it points (``c_est``), predicted from the estimate
+    (``_predicted_beam``): its slant range, gated (rows on position ``n / cos i`` and attitude
+    ``r / cos i (u x n)``), then the line-of-sight velocity of every beam while the instrument is trusted
+    (rows ``u`` on velocity, ``u x v`` on attitude). Returns (filter, guard, rejected (B,))."""
+    alt, nav = prm.altimeter, prm.navigation
     consecutive, rejections, failed = guard
     rejected = np.zeros(p_est.shape[0], bool)
     predicted = []
     for k, d in enumerate(tt.beam_directions_body(alt)):
         u_est = _mv(c_est, np.broadcast_to(d, p_est.shape))
-        seen = tt.beam(
-            alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r, PREDICTION_REACH * alt.max_range_m
-        )
+        seen = _predicted_beam(prm, p_est, v_est, u_est, h_est)
         predicted.append((u_est, seen))
         usable = valid[:, k] & seen.ok & (alt.beam_ranges[k] > 0) & ~failed
         # Rows for level ground (the metre-scale slope enters the noise with the horizontal uncertainty).
@@ -693,7 +720,9 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     guard = _Guard(s.consecutive, s.rejections, s.failed)
     rejected = np.zeros(len(t), bool)
     if (valid.any(axis=1) & ~s.failed).any():
-        f, guard, rejected = _beam_updates(prm, f, guard, c_est, s.p_est, s.v_est, valid, reading, doppler)
+        f, guard, rejected = _beam_updates(
+            prm, f, guard, c_est, s.p_est, s.v_est, s.h_est, valid, reading, doppler
+        )
     consecutive, rejections, failed = guard
     if trn_on.any():
         var = np.maximum(nav.trn_sigma_m, F(1e-3)) ** 2

@@ -8,7 +8,7 @@ import numpy as np
 
 from riskengine.config import build_dispersion
 from riskengine.config.distributions import Normal
-from riskengine.core import OUTCOMES, Params, simulate_batch, simulate_trace, trace_length
+from riskengine.core import EVENTS, OUTCOMES, Params, simulate_batch, simulate_trace, trace_length
 
 DISPERSED = build_dispersion(
     {
@@ -81,3 +81,23 @@ def test_perfect_sensors_estimate_equals_truth(frigoris_params: Params):
     )
     assert flying.sum() > 100
     assert OUTCOMES[int(result.outcome)] == "landed"
+
+
+def test_a_lander_that_believes_itself_below_the_map_takes_its_readings(frigoris_params: Params):
+    # Truth 4 km above the estimate at PDI: when the rangefinder's first valid reading comes (~3 km true),
+    # the estimate lies ~5 km below the map, where a beam cast from it meets no ground. The prediction
+    # continues the level-ground row below the surface, the gate accepts the reading, and the estimate
+    # joins the truth (before the fix it discarded every reading and stayed kilometres underground).
+    p = frigoris_params
+    p = p.replace(navigation=p.navigation.replace(initial_altitude_error_m=jnp.float32(-4000.0)))
+    result, trace = jax.jit(simulate_trace, static_argnums=(2, 3))(
+        p, jax.random.key(0), 50, trace_length(p, 50)
+    )
+    first = float(np.asarray(result.events)[EVENTS.index("altimeter_first_valid"), 0])
+    t = np.asarray(trace.t_s)
+    true_alt, est_alt = np.asarray(trace.true_altitude_m), np.asarray(trace.estimated_altitude_m)
+    before, after = int(np.searchsorted(t, first)) - 1, int(np.searchsorted(t, first + 1.0))
+    assert np.isfinite(first) and true_alt[before] > 2000.0
+    assert est_alt[before] < -1000.0  # the path under test: the belief is underground
+    assert abs(est_alt[after] - true_alt[after]) < 100.0
+    assert int(result.altimeter_rejections) == 0
