@@ -780,6 +780,7 @@ def simulate_trace(
         t = jnp.where(s.done, s.touchdown.t_s, s.step.astype(jnp.float32) * params.sim.dt_s)
         up = frames.local_up(s.position_m, r)
         axis = attitude.dcm(s.attitude)[:, 2]
+        error = nav_error(params, s)
         return Trace(
             t_s=t,
             true_altitude_m=jnp.where(s.done & (true_alt < 0), 0.0, true_alt),
@@ -794,7 +795,13 @@ def simulate_trace(
             throttle=s.throttle,
             tilt_deg=jnp.rad2deg(attitude.angle_between(axis, up)),
             altitude_sigma_m=jnp.sqrt(jnp.maximum(up @ linalg.matvec(s.nav.cov[:3, :3], up), 0.0)),
-            nees=jnp.where(s.done, jnp.nan, navigation.nees(s.nav.cov, nav_error(params, s))),
+            nees=jnp.where(s.done, jnp.nan, navigation.nees(s.nav.cov, error)),
+            nav_error=error,
+            nav_sigma=jnp.sqrt(jnp.maximum(jnp.diagonal(s.nav.cov), 0.0)),
+            # (|p| - R - true height) - (|p_est| - R - estimated height): the ground's radius under the
+            # truth less the map's under the estimate, what a range reading sees beyond the position error.
+            terrain_offset_m=(frames.height_above_sphere(s.position_m, r) - true_alt)
+            - (frames.height_above_sphere(s.est_position_m, r) - est_alt),
         )
 
     def chunk(s: State, i: Array) -> tuple[State, Trace]:

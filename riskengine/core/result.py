@@ -44,3 +44,6 @@ class Trace(PyTree):
     tilt_deg: Array  # true thrust axis from the local vertical
     altitude_sigma_m: Array  # the filter's 1-sigma of its position error along the local vertical
     nees: Array  # normalised estimation error squared over the NAV_STATE_DIM error state (NaN once done)
+    nav_error: Array  # (NAV_STATE_DIM,) truth minus estimate in the filter's units (engine.nav_error)
+    nav_sigma: Array  # (NAV_STATE_DIM,) the filter's 1-sigma of each error-state component
+    terrain_offset_m: Array  # true ground under the true position minus the map under the estimate
