@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
+from riskengine.core import NAV_STATE_NAMES
 from riskengine.validation import consistency
 from riskengine.validation.sizing import Sizes
 
@@ -47,6 +50,26 @@ def test_nis_summary_band():
     assert nis.lo < nis.mean < nis.hi and nis.inside
     empty = consistency.nis_summary(np.zeros(3), np.zeros(3, int))
     assert empty.mean is None and not empty.inside
+
+
+def test_per_component_names_the_overconfident_state():
+    # Independent samples, records correlated within a sample (one draw per sample, held): the verdict must
+    # come from the spread across samples. Component 2 carries errors twice its sigma (e^2/P = 4).
+    rng = np.random.default_rng(11)
+    n, records, dim = 200, 30, len(NAV_STATE_NAMES)
+    sigma = np.full((n, records, dim), 2.0)
+    err = np.repeat(rng.normal(0.0, 2.0, size=(n, 1, dim)), records, axis=1)
+    err[..., 2] *= 2.0
+    trace = SimpleNamespace(nav_error=err, nav_sigma=sigma, terrain_offset_m=np.full((n, records), 3.0))
+    mask = np.ones((n, records), bool)
+    mask[:, :5] = False  # records before a sample's first reading are not judged
+    rows, terrain = consistency.per_component(trace, mask)  # type: ignore[arg-type]
+    verdicts = {row[0]: row[3] for row in rows}
+    assert verdicts[NAV_STATE_NAMES[2]] == "over-confident"
+    others = [v for name, v in verdicts.items() if name != NAV_STATE_NAMES[2]]
+    assert others.count("consistent") >= len(others) - 1  # a 95 % interval: one false alarm allowed
+    assert 3.0 < rows[2][1] < 5.0
+    assert terrain["terrain_offset_rms_m"] == 3.0 and terrain["samples"] == n
 
 
 def test_section_runs_on_the_engine():
