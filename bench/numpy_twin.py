@@ -484,7 +484,15 @@ def _guidance(g: Any, r_m: Any, s: TwinState, p: A, v: A, g_est: A, up: A, max_a
     to_approach = braking & (
         (t_b <= _MIN_TIME_TO_GO_S) | (height <= g.high_gate_altitude_m) | (~fits_b & fits_a)
     )
-    to_terminal = (s.phase == _APPROACH) & ((t_a <= _MIN_TIME_TO_GO_S) | (height <= g.low_gate_altitude_m))
+    rate = -g.low_gate_vertical_speed_mps  # guidance.vertical_arrived
+    v_up = _dot(v, up)
+    v_h = _norm(v - _c(v_up) * up)
+    null_s = v_h / np.maximum(_norm(g_est) * np.tan(np.deg2rad(g.terminal_max_tilt_deg)), F(1e-6))
+    ahead = height - g.low_gate_altitude_m <= F(0.5) * rate * t_a
+    arrived = (v_up >= -rate) & ahead & (null_s <= t_a)
+    to_terminal = (s.phase == _APPROACH) & (
+        (t_a <= _MIN_TIME_TO_GO_S) | (height <= g.low_gate_altitude_m) | arrived
+    )
     phase = np.where(to_approach, _APPROACH, np.where(to_terminal, _TERMINAL, s.phase)).astype(np.int32)
     t_go = np.where(phase == _BRAKING, t_b, np.where(phase == _APPROACH, t_a, F(0))).astype(F)
     term = _terminal(g, p, v, up, height)

@@ -56,6 +56,7 @@ FAR_ROOT_FACTOR, FAR_ROOT_SLACK_S = 2.0, 20.0  # a new root may be at most 2 x t
 
 BRAKING, APPROACH, TERMINAL = 0, 1, 2
 TILT_SINK_ARREST_S = 10.0
+VERTICAL_AHEAD_FRACTION = 0.5  # vertical_arrived: the height left is under half the gate rate's reach
 PHASES: tuple[str, ...] = ("braking", "approach", "terminal")
 
 
@@ -157,6 +158,30 @@ def _phase_solution(
     return t_go, polynomial_accel(r, v, r_t, v_t, a_t, t_go)
 
 
+def vertical_arrived(
+    g: GuidanceParams, height: Array, v_up: Array, v_h: Array, g_mps2: Array, t_go: Array
+) -> Array:
+    """The approach's vertical channel has arrived and the terminal phase can take the rest: the lander
+    sinks no faster than the low gate's rate, the height left to the gate is less than half what that
+    rate covers in the time left (``h - h_gate <= |v_gate| t_go / 2``: the vertical profile is waiting
+    for its range; one on profile into the gate has a ratio ~1 and flies on), and the terminal phase,
+    tilted at most ``terminal_max_tilt_deg``, nulls its horizontal speed within that time
+    (``v_h <= g tan(tilt) t_go``).
+
+    The approach's polynomial ends over the site at the gate's height with no horizontal speed, so a
+    lander whose height is ahead of its range levels off at the gate's height and crawls the rest at a
+    near hover. Without this test the handover hung on a few metres: one that dipped below the gate's
+    height went to the terminal phase at once, one a few metres above flew the crawl (Apollo 11's replay:
+    ~28 s and ~125 kg more at the stated inputs with no altitude error, dry at 9 m where the stated
+    flight lands). The half keeps Hakuto-R's approach, on profile into its 3 km gate at ~40 m/s, on its
+    approach (with the full ``|v_gate| t_go`` it handed over ~650 m above the gate); the horizontal test
+    keeps a lander still fast, far out, on its approach."""
+    rate = -g.low_gate_vertical_speed_mps  # the gate's sink rate, > 0
+    null_s = v_h / jnp.maximum(g_mps2 * jnp.tan(jnp.deg2rad(g.terminal_max_tilt_deg)), 1e-6)
+    ahead = height - g.low_gate_altitude_m <= VERTICAL_AHEAD_FRACTION * rate * t_go
+    return (v_up >= -rate) & ahead & (null_s <= t_go)
+
+
 def command_accel(
     g: GuidanceParams,
     s: GuidanceState,
@@ -172,7 +197,8 @@ def command_accel(
     Phase switches, all on state: braking ends when its time-to-go runs out, at the high gate's height, or
     when its profile needs more than full thrust while the approach's can be flown (a lander corrected
     late, lower than it believed, goes straight to the approach instead of fighting for a gate it can no
-    longer meet); the approach ends when its time-to-go runs out or at the low gate's height."""
+    longer meet); the approach ends when its time-to-go runs out, at the low gate's height, or when its
+    vertical channel has arrived (``vertical_arrived``)."""
     height = frames.height_above_sphere(r, radius_m)
     braking = s.phase == BRAKING
     t_b, poly_b = _phase_solution(
@@ -190,9 +216,16 @@ def command_accel(
     braking_done = braking & (
         (t_b <= MIN_TIME_TO_GO_S) | (height <= g.high_gate_altitude_m) | (~fits_b & fits_a)
     )
-    approach_done = (s.phase == APPROACH) & ((t_a <= MIN_TIME_TO_GO_S) | (height <= g.low_gate_altitude_m))
+    up = frames.local_up(r, radius_m)
+    approach_done = (s.phase == APPROACH) & (
+        (t_a <= MIN_TIME_TO_GO_S)
+        | (height <= g.low_gate_altitude_m)
+        | vertical_arrived(
+            g, height, v @ up, jnp.linalg.norm(v - (v @ up) * up), jnp.linalg.norm(gravity_est), t_a
+        )
+    )
     phase = jnp.where(braking_done, APPROACH, jnp.where(approach_done, TERMINAL, s.phase)).astype(jnp.int32)
-    term = terminal_accel(g, r, v, frames.local_up(r, radius_m), height)
+    term = terminal_accel(g, r, v, up, height)
     t_go = jnp.where(phase == BRAKING, t_b, jnp.where(phase == APPROACH, t_a, 0.0))
     accel = jnp.where(phase == BRAKING, poly_b, jnp.where(phase == APPROACH, poly_a, term))
     return s.replace(phase=phase, t_go_s=t_go), accel

@@ -76,8 +76,9 @@ def test_apollo11_loads_the_nominal_need_plus_73_s_of_hover(apollo11):
 def test_the_planned_profile_takes_about_twelve_minutes():
     # The preset alone (no crew inputs): the press kit's ~12 min plan, its P66 ~2 min from the 500 ft low gate.
     # Flown over 8 noise streams: the radar's noise moves the approach's corrections, and with them the
-    # propellant the 73 s reserve has to cover (measured: 0-110 kg left at contact; 2 of 8 run dry, both
-    # before and after the filter's initial covariance was rotated into the PDI frame, at other seeds).
+    # propellant the 73 s reserve has to cover. Measured: 7 of 8 land with 51-122 kg left, seed 7 comes down
+    # hard with 46 kg. Before the approach handed over on its vertical channel (guidance.vertical_arrived)
+    # 2 of 8 ran dry: those that stayed a few metres above the gate crawled to it at a near hover.
     runs = [
         run_replay(
             parse_replay(
@@ -92,7 +93,8 @@ def test_the_planned_profile_takes_about_twelve_minutes():
         for seed in range(1, 9)
     ]
     landed = [run for run in runs if run.outcome == "landed"]
-    assert len(landed) >= 5, [run.outcome for run in runs]
+    assert len(landed) >= 6, [run.outcome for run in runs]
+    assert all(run.outcome != "propellant_exhausted" for run in runs), [run.outcome for run in runs]
     durations = sorted(float(run.result.duration_s) for run in runs)
     assert 700.0 <= durations[len(durations) // 2] <= 760.0
     for run in landed:

@@ -7,6 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from riskengine.config import ScenarioSpec, build_params
+from riskengine.config.models import GuidanceSpec
+from riskengine.config.presets import load_preset
 from riskengine.core import frames, guidance
 from riskengine.core.params import Params
 
@@ -111,3 +113,29 @@ def test_tilt_limit_and_full_thrust_bound_every_command():
             tilt = np.degrees(np.arccos(np.clip(d[2], -1, 1)))
             limit = float(guidance.max_tilt_rad(p.guidance, jnp.int32(phase))) * 180 / np.pi
             assert tilt <= limit + 1e-3, (phase, tilt, limit)
+
+
+def test_the_approach_hands_over_when_its_vertical_channel_waits_for_its_range():
+    g_moon = jnp.float32(1.62)
+
+    base = _params().guidance
+
+    def arrived(guid: str, above_gate_m: float, v_up: float, v_h: float, t_go: float) -> bool:
+        # The preset's gate and terminal tilt on the default guidance (the rule reads nothing else).
+        spec = load_preset("guidance", guid, GuidanceSpec)
+        fields = ("low_gate_altitude_m", "low_gate_vertical_speed_mps", "terminal_max_tilt_deg")
+        g = base.replace(**{k: jnp.float32(getattr(spec, k)) for k in fields})
+        h = g.low_gate_altitude_m + above_gate_m
+        f32 = jnp.float32
+        return bool(guidance.vertical_arrived(g, h, f32(v_up), f32(v_h), g_moon, f32(t_go)))
+
+    # Apollo 11's replay with no altitude error at 600 s: 9 m above the 152 m gate, sinking 0.65 m/s
+    # (the gate's rate is 0.9), 6.8 m/s to null, 27 s to go: waiting for its range, so P66 takes over.
+    assert arrived("apollo", 9.0, -0.65, 6.8, 27.0)
+    # Not while it still sinks faster than the gate's rate, nor with the gate still far below.
+    assert not arrived("apollo", 9.0, -2.0, 6.8, 27.0)
+    assert not arrived("apollo", 30.0, -0.65, 6.8, 27.0)
+    # Not with more horizontal speed than the terminal phase's tilt can null in the time left.
+    assert not arrived("apollo", 9.0, -0.65, 30.0, 27.0)
+    # Hakuto-R on profile into its 3 km gate (656 m above it at 38 m/s with 16 s to go) flies on.
+    assert not arrived("hakuto_r", 656.0, -38.0, 2.0, 16.0)
