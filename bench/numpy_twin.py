@@ -621,6 +621,7 @@ def initial_state(inp: Inputs) -> TwinState:
     p_est = (p0 + _c(nav.initial_downrange_error_m) * along0 + _c(nav.initial_crossrange_error_m) * _E_Y
              + _c(nav.initial_altitude_error_m) * up0)  # fmt: skip
     v_est = (v0 + _c(nav.initial_horizontal_velocity_error_mps) * along0
+             + _c(nav.initial_crossrange_velocity_error_mps) * _E_Y
              + _c(nav.initial_vertical_velocity_error_mps) * up0)  # fmt: skip
     p0, v0, p_est, v_est = (np.broadcast_to(x, (b, 3)).astype(F) for x in (p0, v0, p_est, v_est))
     zeros_b = np.zeros(b, F)

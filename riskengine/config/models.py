@@ -144,6 +144,7 @@ class NavigationSpec(_Strict):
     initial_crossrange_error_m: float = Field(0.0, ge=-1e5, le=1e5)
     initial_altitude_error_m: float = Field(0.0, ge=-1e5, le=1e5)
     initial_horizontal_velocity_error_mps: float = Field(0.0, ge=-1e3, le=1e3)
+    initial_crossrange_velocity_error_mps: float = Field(0.0, ge=-1e3, le=1e3)
     initial_vertical_velocity_error_mps: float = Field(0.0, ge=-1e3, le=1e3)
     initial_attitude_error_x_deg: float = Field(0.0, ge=-10.0, le=10.0, description="Knowledge error at PDI")
     initial_attitude_error_y_deg: float = Field(0.0, ge=-10.0, le=10.0)

@@ -206,6 +206,7 @@ _PERFECT_KNOWLEDGE: dict[str, float] = {
     "navigation.initial_crossrange_error_m": 0.0,
     "navigation.initial_altitude_error_m": 0.0,
     "navigation.initial_horizontal_velocity_error_mps": 0.0,
+    "navigation.initial_crossrange_velocity_error_mps": 0.0,
     "navigation.initial_vertical_velocity_error_mps": 0.0,
     "vehicle.pointing_bias_x_deg": 0.0,
     "vehicle.pointing_bias_y_deg": 0.0,

@@ -85,6 +85,7 @@ def init(params: Params, key: Array) -> State:
     v_est = (
         v0
         + nav.initial_horizontal_velocity_error_mps * along0
+        + nav.initial_crossrange_velocity_error_mps * frames.E_Y
         + nav.initial_vertical_velocity_error_mps * up0
     )
 

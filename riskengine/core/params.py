@@ -120,7 +120,8 @@ class NavigationParams(PyTree):
     initial_downrange_error_m: Array
     initial_crossrange_error_m: Array
     initial_altitude_error_m: Array
-    initial_horizontal_velocity_error_mps: Array
+    initial_horizontal_velocity_error_mps: Array  # along-track
+    initial_crossrange_velocity_error_mps: Array
     initial_vertical_velocity_error_mps: Array
     initial_attitude_error_x_deg: Array  # attitude-knowledge error at PDI (star-tracker alignment), body axes
     initial_attitude_error_y_deg: Array

@@ -71,6 +71,7 @@ def matched_inputs(site: str) -> tuple[Params, Dispersion]:
         "navigation.initial_crossrange_error_m": h,
         "navigation.initial_altitude_error_m": float(nav.assumed_altitude_sigma_m),
         "navigation.initial_horizontal_velocity_error_mps": vh,
+        "navigation.initial_crossrange_velocity_error_mps": vh,
         "navigation.initial_vertical_velocity_error_mps": float(nav.assumed_vertical_velocity_sigma_mps),
         **{f"navigation.initial_attitude_error_{a}_deg": att for a in "xyz"},
         **{f"imu.bias_{a}_mps2": bias for a in "xyz"},
