@@ -231,12 +231,13 @@ def per_component(trace: Trace, mask: np.ndarray) -> tuple[list[tuple[Any, ...]]
     with np.errstate(divide="ignore", invalid="ignore"):
         z2 = np.where(mask[..., None] & (sig > 0), (err / sig) ** 2, 0.0)
     sample_mean = z2[used].sum(axis=1) / per_sample[used, None]  # (n, NAV_STATE_DIM)
+    err_in, sig_in = err[mask], sig[mask]  # (pairs, NAV_STATE_DIM)
     for i, name in enumerate(core.NAV_STATE_NAMES):
         m = float(np.mean(sample_mean[:, i]))
         half = 1.96 * float(np.std(sample_mean[:, i], ddof=1)) / math.sqrt(n)
         verdict = "over-confident" if m - half > 1.0 else "conservative" if m + half < 1.0 else "consistent"
-        rms_e = float(np.sqrt(np.mean(err[mask][:, i] ** 2)))
-        rms_s = float(np.sqrt(np.mean(sig[mask][:, i] ** 2)))
+        rms_e = float(np.sqrt(np.mean(err_in[:, i] ** 2)))
+        rms_s = float(np.sqrt(np.mean(sig_in[:, i] ** 2)))
         rows.append((name, m, f"[{m - half:.3f}, {m + half:.3f}]", verdict, rms_e, rms_s))
     # Tracking: the records whose vertical sigma is down to the altimeter's metres, past the first fix.
     tracking = mask & (sig[..., 2] < TRACKING_SIGMA_M)
@@ -266,7 +267,8 @@ def _terrain_note(terrain: dict[str, float]) -> str:
         f"filter's {terrain['vertical_sigma_rms_m']:.2f} m. The offset is correlated along the flight (it is the same "
         "ground under a slowly changing error), while the range rows take its share (the map and slope terms "
         "of R) as white noise, averaged away over many readings: the vertical channel becomes over-confident. "
-        "A terrain-offset state in the filter is the remedy (docs/physics.md, not built yet)."
+        "One shared terrain-offset state does not fix it (tried: the offset is multi-scale and each beam's spot sees "
+        "its own); per-beam or two-scale offsets are the next step (docs/physics.md)."
     )
 
 
