@@ -26,6 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "flies_engine", False):
+        from riskengine.study.worker_setup import enable_compilation_cache
+
+        enable_compilation_cache()
     try:
         code: int = args.func(args)
     except RiskEngineError as exc:

@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
         help="fly the replay at N values of PARAM from LO to HI, the rest as stated (repeat for a grid); "
         f"PARAM alone: its band in the replay's ranges, N={DEFAULT_POINTS}; no value: every band, one at a time",
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, flies_engine=True)
 
 
 def _band(spec: ReplaySpec, name: str, field: str) -> tuple[float, float]:

@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
-    parser.set_defaults(func=_serve)
+    parser.set_defaults(func=_serve, flies_engine=True)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
         help="descent: the lander engine (default); bernoulli: closed-form model for exercising the machinery",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.set_defaults(func=_run)
+    run.set_defaults(func=_run, flies_engine=True)
 
     show = sub.add_parser("show", help="print p_success with its interval per cell, and the dominant failure")
     show.add_argument("cube", help="cube location (path or fsspec URL)")

@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
     # Sizing for tests and smoke runs, not part of the documented interface.
     p.add_argument("--samples", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--sections", default=None, help=argparse.SUPPRESS)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, flies_engine=True)
 
 
 def run(args: argparse.Namespace) -> int:

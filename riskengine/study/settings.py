@@ -1,7 +1,9 @@
 """Settings of the study engine, read from the environment once, on first use (never at import).
 
-``RISKENGINE_DATA_DIR``    where caches live (default ``~/.cache/riskengine``); the JAX persistent
-                           compilation cache is ``<data_dir>/jax-cache``.
+``RISKENGINE_DATA_DIR``    where caches live (default ``~/.cache/riskengine``).
+``RISKENGINE_JAX_CACHE_DIR`` the JAX persistent compilation cache (default ``<data_dir>/jax-cache``): Ray
+                           workers and the CLI's engine commands load compiled programs from it instead of
+                           compiling (~18-40 s per program on one core); processes that share it share them.
 ``RAY_ADDRESS``            join this Ray cluster instead of starting an embedded local instance.
 """
 
@@ -17,10 +19,11 @@ from pathlib import Path
 class StudySettings:
     data_dir: Path
     ray_address: str | None
+    jax_cache_override: Path | None = None
 
     @property
     def jax_cache_dir(self) -> Path:
-        return self.data_dir / "jax-cache"
+        return self.jax_cache_override or self.data_dir / "jax-cache"
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> StudySettings:
@@ -30,6 +33,9 @@ def settings_from_env(environ: dict[str, str] | None = None) -> StudySettings:
     return StudySettings(
         data_dir=Path(env.get("RISKENGINE_DATA_DIR", default_data)),
         ray_address=env.get("RAY_ADDRESS") or None,
+        jax_cache_override=Path(env["RISKENGINE_JAX_CACHE_DIR"])
+        if env.get("RISKENGINE_JAX_CACHE_DIR")
+        else None,
     )
 
 
