@@ -764,7 +764,11 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     # Actuation: slew the estimated thrust axis towards the command; throttle gated on pointing, lagged.
     cos_max = np.cos(np.minimum(np.deg2rad(veh.slew_rate_dps) * dt, F(np.pi)))
     q = _slew(s.q, _body_axis(c_true, knowledge[:, 1], -knowledge[:, 0]), cmd_dir, cos_max)
+    c_before = c_true
     c_true = _dcm(q)
+    # The estimate turns with the body (the gyros measure the slew): the knowledge error keeps its
+    # site-frame direction (engine._actuate).
+    knowledge = _mtv(c_true, _mv(c_before, knowledge))
     cos_err = _dot(_body_axis(c_true, knowledge[:, 1], -knowledge[:, 0]), cmd_dir)
     pointed = cos_err >= np.cos(np.deg2rad(g.attitude_gate_deg))
     commanded = np.where(pointed, np.maximum(cmd_throttle * cos_err, veh.min_throttle), veh.min_throttle)

@@ -403,7 +403,13 @@ def _actuate(params: Params, state: State, clock: _Clock, c_est_axis: Array) -> 
     cos_max = jnp.cos(jnp.minimum(_deg(veh.slew_rate_dps) * clock.dt, jnp.pi))
     q = attitude.slew(state.attitude, c_est_axis, state.cmd_dir, cos_max)
     c_true = attitude.dcm(q)
-    axis_est = attitude.estimated_axis(c_true, state.attitude_knowledge_error_rad)
+    # The gyros measure the slew, so the estimate turns with the body: the knowledge error stays fixed in
+    # the site frame (C_true = (I + [eps x]) C_est with eps constant but for gyro errors), i.e. its body
+    # components turn by the slew's inverse.
+    knowledge = linalg.rmatvec(
+        c_true, linalg.matvec(attitude.dcm(state.attitude), state.attitude_knowledge_error_rad)
+    )
+    axis_est = attitude.estimated_axis(c_true, knowledge)
     # Throttle gated on pointing: the thrust delivered along the command is kept (the command scaled by
     # the cosine of the pointing error, never below minimum throttle), and beyond the gate angle the engine
     # is held at minimum throttle, as lander flight software gates throttle-up on attitude. A hard gate at
@@ -419,7 +425,11 @@ def _actuate(params: Params, state: State, clock: _Clock, c_est_axis: Array) -> 
     burn_fraction = jnp.clip(state.propellant_kg / jnp.maximum(mdot * clock.dt, 1e-12), 0.0, 1.0)
     line = attitude.thrust_line(c_true, _deg(veh.pointing_bias_x_deg), _deg(veh.pointing_bias_y_deg))
     force = (thrust * burn_fraction) * line
-    return state.replace(attitude=q, throttle=throttle), force, mdot * burn_fraction
+    return (
+        state.replace(attitude=q, throttle=throttle, attitude_knowledge_error_rad=knowledge),
+        force,
+        mdot * burn_fraction,
+    )
 
 
 def _integrate(

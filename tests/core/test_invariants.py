@@ -101,3 +101,27 @@ def test_a_lander_that_believes_itself_below_the_map_takes_its_readings(frigoris
     assert est_alt[before] < -1000.0  # the path under test: the belief is underground
     assert abs(est_alt[after] - true_alt[after]) < 100.0
     assert int(result.altimeter_rejections) == 0
+
+
+def test_perfect_gyros_keep_the_attitude_knowledge_error_fixed_in_the_site_frame(frigoris_params: Params):
+    # The gyros measure every slew, so the estimate turns with the body: C_true = (I + [eps x]) C_est with
+    # eps constant in the site frame (Groves 2013, sec. 5.6), however far the lander pitches. Kept in body
+    # axes instead, the error turned with each slew (tens of degrees through braking and pitch-over) and
+    # the filter, which assumes it fixed, was over-confident in attitude and bias once readings came in.
+    p = frigoris_params
+    p = p.replace(
+        imu=p.imu.replace(gyro_angle_random_walk_deg_per_sqrt_h=jnp.float32(0.0)),
+        navigation=p.navigation.replace(
+            initial_attitude_error_x_deg=jnp.float32(0.02), initial_attitude_error_y_deg=jnp.float32(-0.01)
+        ),
+    )
+    result, trace = jax.jit(simulate_trace, static_argnums=(2, 3))(
+        p, jax.random.key(0), 20, trace_length(p, 20)
+    )
+    first = float(np.asarray(result.events)[EVENTS.index("altimeter_first_valid"), 0])
+    t = np.asarray(trace.t_s)
+    before = (t < first) & (np.asarray(trace.true_altitude_m) > 0.0)
+    eps = np.asarray(trace.nav_error)[before][:, 6:9]  # site frame, mrad
+    tilt = np.asarray(trace.tilt_deg)[before]
+    assert tilt.max() - tilt.min() > 10.0  # the body did turn
+    np.testing.assert_allclose(eps, np.broadcast_to(eps[0], eps.shape), atol=2e-3 * np.abs(eps[0]).max())
