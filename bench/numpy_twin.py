@@ -324,7 +324,8 @@ class _Guard(NamedTuple):
 def _predicted_beam(prm: Any, p_est: A, v_est: A, u_est: A, h_est: A) -> Any:
     """The beam as the filter predicts it: cast against the onboard map from the estimate, or, where the
     estimate lies at or below the map (``h_est <= 0``: no cast from there meets ground), the range row's
-    level-ground model ``h_est / (-u . up)`` continued below the surface (``engine._below_map_prediction``)."""
+    level-ground model ``h_est / (-u . up)`` continued below the surface; at the reading's time of
+    validity (``engine._predicted_ranges``)."""
     alt, r = prm.altimeter, prm.body.radius_m
     seen = tt.beam(
         alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r, PREDICTION_REACH * alt.max_range_m
@@ -333,8 +334,11 @@ def _predicted_beam(prm: Any, p_est: A, v_est: A, u_est: A, h_est: A) -> Any:
     up_est = _up(p_est, r)
     descent = -_dot(u_est, up_est)
     level = h_est / np.maximum(descent, F(tt.MIN_DESCENT))
+    # At the reading's time of validity, latency_s earlier: r - latency dr/dt (engine._predicted_ranges).
+    level_rate = _dot(v_est, up_est) / np.maximum(descent, F(tt.MIN_DESCENT))
+    rate = np.where(below, level_rate, seen.rate_mps)
     return seen._replace(
-        range_m=np.where(below, level, seen.range_m).astype(F),
+        range_m=(np.where(below, level, seen.range_m) - alt.latency_s * rate).astype(F),
         up=np.where(below[:, None], up_est, seen.up).astype(F),
         slope_tan=np.where(below, F(0), seen.slope_tan).astype(F),
         ok=np.where(below, descent > F(tt.MIN_DESCENT), seen.ok),
