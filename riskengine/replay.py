@@ -38,11 +38,13 @@ from riskengine.errors import ConfigError
 from riskengine.replay_facts import QUANTITIES, Fact, check_facts, check_ranges, evaluate_facts
 
 __all__ = [
+    "SEED_AXIS",
     "ReplayRun",
     "ReplaySpec",
     "evaluate_facts",
     "facts_summary",
     "load_replay",
+    "noise_streams",
     "parse_replay",
     "run_replay",
     "stated_inputs",
@@ -52,6 +54,13 @@ __all__ = [
 ]
 
 RECORD_EVERY_STEPS = 10
+
+#: The sweep axis that varies the replay's noise stream (its ``seed``: sensor noise, IMU random walks, the
+#: sub-grid slope and rocks at the touchdown point) instead of a parameter. A replay states one seed, one draw of everything its
+#: YAML leaves random; flying it across several says whether its outcome and facts belong to the stated
+#: inputs or to that one draw.
+SEED_AXIS = "seed"
+MAX_SEED = 2**31 - 1
 
 
 class ReplaySpec(BaseModel):
@@ -64,7 +73,7 @@ class ReplaySpec(BaseModel):
     assignments: dict[str, float] = Field(
         default_factory=dict, description="Cell values, e.g. fuel_margin_pct"
     )
-    seed: int = Field(0, ge=0, le=2**31 - 1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     sources: list[str] = []
     ranges: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
@@ -208,20 +217,50 @@ MAX_SWEEP_POINTS = 10_000
 
 
 def stated_inputs(spec: ReplaySpec, names: Sequence[str]) -> dict[str, float | None]:
-    """The value each of ``names`` (paths or aliases) has at the replay's stated inputs (None: unset)."""
+    """The value each of ``names`` (paths, aliases or :data:`SEED_AXIS`) has at the replay's stated inputs
+    (None: unset)."""
     values = resolved_values(spec.scenario, spec.site, spec.assignments)
-    return {n: values.get(resolve_path(n, n)) for n in names}
+    return {n: float(spec.seed) if n == SEED_AXIS else values.get(resolve_path(n, n)) for n in names}
 
 
 def _with_inputs(assignments: Mapping[str, float], inputs: Mapping[str, float]) -> dict[str, float]:
     """The replay's assignments with ``inputs`` set (an assignment naming the same parameter is replaced)."""
-    swept = {resolve_path(n, n) for n in inputs}
+    params = {n: v for n, v in inputs.items() if n != SEED_AXIS}
+    swept = {resolve_path(n, n) for n in params}
     kept = {k: v for k, v in assignments.items() if resolve_path(k, k) not in swept}
-    return kept | dict(inputs)
+    return kept | params
+
+
+def _check_seed(v: float, field: str) -> None:
+    if not (float(v).is_integer() and 0 <= v <= MAX_SEED):
+        raise ConfigError(
+            f"field '{field}' = {v!r}: a noise stream is a whole number in [0, {MAX_SEED}]",
+            field=field,
+            value=v,
+        )
+
+
+def noise_streams(spec: ReplaySpec, n: int, field: str = "seeds") -> list[float]:
+    """The replay's stated seed and the ``n - 1`` after it: the :data:`SEED_AXIS` values of ``n`` streams."""
+    if not 1 <= n <= MAX_SWEEP_POINTS:
+        raise ConfigError(
+            f"field '{field}' = {n}: the number of noise streams must be in [1, {MAX_SWEEP_POINTS}]",
+            field=field,
+            value=n,
+        )
+    if spec.seed + n - 1 > MAX_SEED:
+        raise ConfigError(
+            f"field '{field}' = {n}: from seed {spec.seed} the last stream would pass {MAX_SEED}",
+            field=field,
+            value=n,
+        )
+    return [float(spec.seed + k) for k in range(n)]
 
 
 def sweep_grid(spec: ReplaySpec, axes: Mapping[str, Sequence[float]]) -> list[dict[str, Any]]:
     """Fly ``spec`` at every point of the grid ``{param: values}`` (a product when several), rest as stated.
+
+    A ``param`` may be :data:`SEED_AXIS`: its values are noise streams (see :func:`noise_streams`).
 
     Returns one plain dict per point: ``inputs`` ({param: value}), ``outcome``, the numbers of
     :data:`ROW_NUMBERS` (None when not observed), ``facts`` ({id: passed}), ``facts_failed`` (ids) and
@@ -233,6 +272,13 @@ def sweep_grid(spec: ReplaySpec, axes: Mapping[str, Sequence[float]]) -> list[di
     paths: dict[str, str] = {}
     for name in names:
         field = f"sweep {name}"
+        if name == SEED_AXIS:
+            if not axes[name]:
+                raise ConfigError(f"field '{field}' = []: give at least one value", field=field, value=[])
+            for v in axes[name]:
+                _check_seed(v, field)
+            paths[name] = SEED_AXIS
+            continue
         path = resolve_path(name, field)
         if path in paths.values():
             raise ConfigError(
@@ -253,11 +299,11 @@ def sweep_grid(spec: ReplaySpec, axes: Mapping[str, Sequence[float]]) -> list[di
             value=n_points,
         )
     stated = stated_inputs(spec, names)
-    key = jax.random.key(spec.seed)
     rows = []
     for combo in itertools.product(*(axes[n] for n in names)):
         inputs = {n: float(v) for n, v in zip(names, combo, strict=True)}
         params = build_params(spec.scenario, spec.site, _with_inputs(spec.assignments, inputs))
+        key = jax.random.key(int(inputs.get(SEED_AXIS, spec.seed)))
         report = report_json(spec, params, _fly(params, key))
         facts = check_facts(spec.facts, report)
         row: dict[str, Any] = {"inputs": inputs, "outcome": report["outcome"]}
@@ -285,8 +331,11 @@ def sweep_summary(rows: Sequence[Mapping[str, Any]], params: Sequence[str]) -> s
     """One line: "outcome X across the whole band" or where the outcome changes, as "PARAM ~ v (A -> B)".
 
     ``v`` is the midpoint between the two neighbouring values whose outcomes differ. In a grid, each change
-    is found along one axis with the other axes held, and says where they were held.
+    is found along one axis with the other axes held, and says where they were held. Along
+    :data:`SEED_AXIS` there is no "where": the outcomes are counted over the noise streams instead.
     """
+    if SEED_AXIS in params:
+        return _streams_summary(rows, [p for p in params if p != SEED_AXIS])
     outcomes = sorted({r["outcome"] for r in rows})
     where = "band" if len(params) == 1 else "grid"
     if len(outcomes) == 1:
@@ -294,19 +343,54 @@ def sweep_summary(rows: Sequence[Mapping[str, Any]], params: Sequence[str]) -> s
     changes: list[str] = []
     for p in params:
         others = [q for q in params if q != p]
-        lines: dict[tuple[float, ...], list[Mapping[str, Any]]] = {}
-        for r in rows:
-            lines.setdefault(tuple(r["inputs"][q] for q in others), []).append(r)
-        for held, line in lines.items():
+        for held, line in _lines(rows, others).items():
             line = sorted(line, key=lambda r: r["inputs"][p])
             for a, b in itertools.pairwise(line):
                 if a["outcome"] != b["outcome"]:
                     mid = (a["inputs"][p] + b["inputs"][p]) / 2
                     at = "".join(f" at {q}={_fmt(h)}" for q, h in zip(others, held, strict=True))
                     changes.append(f"{p} ~ {_fmt(mid)} ({a['outcome']} -> {b['outcome']}){at}")
-    shown = changes[:8]
-    more = f", and {len(changes) - 8} more" if len(changes) > 8 else ""
-    return f"outcome changes inside the {where} at " + ", ".join(shown) + more
+    return f"outcome changes inside the {where} at " + _first(changes)
+
+
+def _lines(
+    rows: Sequence[Mapping[str, Any]], held: Sequence[str]
+) -> dict[tuple[float, ...], list[Mapping[str, Any]]]:
+    """``rows`` grouped by their values of the ``held`` inputs."""
+    lines: dict[tuple[float, ...], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        lines.setdefault(tuple(r["inputs"][q] for q in held), []).append(r)
+    return lines
+
+
+def _first(items: Sequence[str], n: int = 8) -> str:
+    more = f", and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+def _streams_summary(rows: Sequence[Mapping[str, Any]], others: Sequence[str]) -> str:
+    """Outcome counts over the noise streams, per point of the other axes (only the mixed points, if any)."""
+    parts: list[str] = []
+    lines = _lines(rows, others)
+    for held, line in lines.items():
+        counts: dict[str, list[int]] = {}
+        for r in line:
+            counts.setdefault(r["outcome"], []).append(int(r["inputs"][SEED_AXIS]))
+        if len(lines) > 1 and len(counts) == 1:
+            continue
+        modal = max(counts, key=lambda o: len(counts[o]))
+        text = ", ".join(
+            f"{o} {len(s)}"
+            + ("" if o == modal else f" (seed{'s' if len(s) > 1 else ''} {_first([str(x) for x in s], 4)})")
+            for o, s in sorted(counts.items(), key=lambda kv: -len(kv[1]))
+        )
+        at = "".join(f" at {q}={_fmt(h)}" for q, h in zip(others, held, strict=True))
+        parts.append(f"{text} of {len(line)}{at}")
+    streams = len({r["inputs"][SEED_AXIS] for r in rows})
+    if not parts:
+        return f"outcome {rows[0]['outcome']} at every point of the grid in all {streams} noise streams"
+    more = f"; and {len(parts) - 8} more mixed points" if len(parts) > 8 else ""
+    return f"across {streams} noise streams: " + "; ".join(parts[:8]) + more
 
 
 def facts_summary(rows: Sequence[Mapping[str, Any]]) -> str:

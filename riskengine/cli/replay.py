@@ -1,8 +1,10 @@
-"""``riskengine replay NAME [--json] [--plot FILE.png] [--facts] [--sweep [PARAM[=LO:HI[:N]]]]...``.
+"""``riskengine replay NAME [--json] [--plot FILE.png] [--facts] [--sweep [PARAM[=LO:HI[:N]]]]... [--seeds N]``.
 
 ``--facts`` checks the replay's public facts at its stated inputs. ``--sweep PARAM=LO:HI:N`` flies it at
 N values of PARAM from LO to HI (a grid when given several times); ``--sweep PARAM`` uses PARAM's band
 from the replay's ``ranges``; a bare ``--sweep`` sweeps every band of ``ranges`` one at a time.
+``--seeds N`` flies it (or every point of the sweep) at N noise streams: the replay's seed and the N - 1
+after it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ def register(sub: Any) -> None:
         metavar="PARAM=LO:HI:N",
         help="fly the replay at N values of PARAM from LO to HI, the rest as stated (repeat for a grid); "
         f"PARAM alone: its band in the replay's ranges, N={DEFAULT_POINTS}; no value: every band, one at a time",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        metavar="N",
+        help="fly at N noise streams (the replay's seed and the N-1 after it), at every point of a sweep",
     )
     p.set_defaults(func=run, flies_engine=True)
 
@@ -199,10 +207,21 @@ def timeline(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _sweeps(spec: ReplaySpec, texts: Sequence[str]) -> list[dict[str, Any]]:
-    from riskengine.replay import facts_summary, stated_inputs, sweep_grid, sweep_summary
+def _sweeps(spec: ReplaySpec, texts: Sequence[str] | None, seeds: int | None) -> list[dict[str, Any]]:
+    from riskengine.replay import (
+        SEED_AXIS,
+        facts_summary,
+        noise_streams,
+        stated_inputs,
+        sweep_grid,
+        sweep_summary,
+    )
 
-    plans = sweep_plans(spec, texts)  # all parsed before anything flies: a typo fails at once
+    # All parsed before anything flies: a typo fails at once.
+    plans: list[dict[str, list[float]]] = sweep_plans(spec, texts) if texts is not None else [{}]
+    if seeds is not None:
+        streams = noise_streams(spec, seeds, "--seeds")
+        plans = [plan | {SEED_AXIS: streams} for plan in plans]
     out = []
     for grid in plans:
         rows = sweep_grid(spec, grid)
@@ -223,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     from riskengine.replay import load_replay, run_replay
 
     spec = load_replay(args.name)
-    if args.sweep is not None or args.facts:
+    if args.sweep is not None or args.facts or args.seeds is not None:
         return _run_checks(args, spec)
     replay = run_replay(spec)
     report = replay.to_json()
@@ -236,10 +255,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_checks(args: argparse.Namespace, spec: ReplaySpec) -> int:
-    """``--facts`` and/or ``--sweep``: one JSON object with ``facts`` and/or ``sweeps``, or tables."""
+    """``--facts``, ``--sweep`` and/or ``--seeds``: one JSON object with ``facts`` and/or ``sweeps``, or tables."""
     from riskengine.replay import evaluate_facts, run_replay
 
-    sweeps = _sweeps(spec, args.sweep) if args.sweep is not None else None
+    flies = args.sweep is not None or args.seeds is not None
+    sweeps = _sweeps(spec, args.sweep, args.seeds) if flies else None
     replay = run_replay(spec) if args.facts or args.plot else None
     facts = evaluate_facts(replay) if args.facts and replay is not None else None
     if args.json:

@@ -19,6 +19,8 @@ class Sizes:
     monotonic_samples: int  # per cell
     working_samples: int  # per site
     consistency_samples: int
+    replay_streams: int  # noise streams each replay is flown at (its stated seed first)
+    replay_band_points: int  # values across each band of a replay's ranges
     rk4_dts_s: tuple[float, ...]  # fixed-thrust burn, halving steps
     nominal_dts_s: tuple[float, ...]  # nominal descent's propellant need
 
@@ -42,6 +44,8 @@ class Sizes:
             monotonic_samples=n(256, 1000),
             working_samples=n(512, 2000),
             consistency_samples=n(64, 256),
+            replay_streams=4 if quick else 8,
+            replay_band_points=3 if quick else 5,
             # Below 2 s the burn's float64 error reaches its rounding floor (~5e-8 m, measured at 1 s and 0.5 s).
             rk4_dts_s=(32.0, 16.0, 8.0, 4.0, 2.0) if quick else (128.0, 64.0, 32.0, 16.0, 8.0, 4.0, 2.0),
             # 0.2 s is refused by the configuration: the guidance period (0.5 s) must be a whole multiple.

@@ -13,7 +13,16 @@ from riskengine.config.parameters import PARAMETERS
 from riskengine.config.scenario import hover_mass_flow_kgps, hover_reserve_kg, resolved_values
 from riskengine.core.outcomes import TouchdownMode
 from riskengine.errors import ConfigError
-from riskengine.replay import ReplayRun, evaluate_facts, load_replay, parse_replay, run_replay, sweep
+from riskengine.replay import (
+    SEED_AXIS,
+    ReplayRun,
+    load_replay,
+    noise_streams,
+    parse_replay,
+    run_replay,
+    sweep,
+    sweep_grid,
+)
 
 G0 = 9.80665
 MOON_G = 4.9028e12 / 1.7374e6**2  # mu / R^2 of the body model (NASA Moon fact sheet)
@@ -53,16 +62,26 @@ def test_apollo11_lands_within_the_gear_envelope_on_apollos_timeline(apollo11):
     assert 700.0 < first["estimated_altitude_m"] - first["true_altitude_m"] < 1000.0
 
 
-def test_apollo11_facts(apollo11):
-    facts = {f["id"]: f for f in evaluate_facts(apollo11)}
-    failing = sorted(fid for fid, f in facts.items() if not f["passed"])
-    # Every fact holds but the propellant left. The hover margin, like fuel_margin_pct, is loaded at PDI: the LM
-    # burns about half of any propellant it carries down (mass ratio ~0.5), and navigation costs a little more,
-    # so the planned 73 s (~289 kg at PDI) leave ~25-35 s at contact, not Apollo 11's 45-50 s (184-206 kg). Apollo's
-    # 303 kg was a touchdown figure; the replay states the public 73 s and lets the fact show the difference.
-    assert set(failing) <= {"apollo11_propellant_left", "apollo11_lands"}  # lands: see the test above
-    assert "apollo11_propellant_left" in failing
-    assert 90.0 <= facts["apollo11_propellant_left"]["observed"] <= 160.0
+@pytest.fixture(scope="module")
+def apollo11_streams() -> list[dict]:
+    spec = load_replay("apollo11")
+    return sweep_grid(spec, {SEED_AXIS: noise_streams(spec, 8)})
+
+
+def test_apollo11_facts_across_noise_streams(apollo11_streams):
+    # Apollo 11 is one flight; the replay at one seed is one draw of the radar's noise, the IMU's walks and
+    # the ground under the pads, so the facts are judged over 8 noise streams (measured: all 8 land, P66
+    # 135-157 s, propellant left 93-175 kg). Every fact but the propellant left holds at 7 of 8 or more.
+    # The hover margin, like fuel_margin_pct, is loaded at PDI: the LM burns about half of any propellant it
+    # carries down (mass ratio ~0.5), and navigation costs a little more, so the planned 73 s (~289 kg at PDI)
+    # leave ~25-40 s at contact, not Apollo 11's 45-50 s (184-206 kg). Apollo's 303 kg was a touchdown
+    # figure; the replay states the public 73 s and lets the fact show the difference.
+    n = len(apollo11_streams)
+    held = {fid: sum(bool(r["facts"][fid]) for r in apollo11_streams) for fid in apollo11_streams[0]["facts"]}
+    assert held.pop("apollo11_propellant_left") <= 2
+    assert all(k >= n - 1 for k in held.values()), held
+    left = sorted(r["propellant_remaining_kg"] for r in apollo11_streams)
+    assert 90.0 <= (left[n // 2 - 1] + left[n // 2]) / 2 <= 170.0, left
 
 
 def test_apollo11_loads_the_nominal_need_plus_73_s_of_hover(apollo11):

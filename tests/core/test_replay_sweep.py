@@ -11,8 +11,10 @@ from riskengine.cli.replay import parse_sweep, sweep_plans
 from riskengine.config.parameters import resolve_path
 from riskengine.errors import ConfigError
 from riskengine.replay import (
+    SEED_AXIS,
     facts_summary,
     load_replay,
+    noise_streams,
     parse_replay,
     run_replay,
     stated_inputs,
@@ -219,6 +221,48 @@ def test_sweep_summary_finds_where_the_outcome_changes():
     assert facts_summary(mixed) == "facts hold everywhere: f1; hold at some points: f2 (1/3)"
 
 
+def _streams_row(seed: int, outcome: str, a: float | None = None) -> dict:
+    inputs = {SEED_AXIS: float(seed)} | ({} if a is None else {"a": a})
+    return {"inputs": inputs, "outcome": outcome, "facts": {"f1": seed != 3}}
+
+
+def test_a_noise_stream_summary_counts_outcomes_and_names_the_odd_seeds():
+    rows = [_streams_row(s, "crashed" if s in (3, 5) else "landed") for s in range(1, 9)]
+    assert sweep_summary(rows, [SEED_AXIS]) == "across 8 noise streams: landed 6, crashed 2 (seeds 3, 5) of 8"
+    assert facts_summary(rows) == "facts hold at some points: f1 (7/8)"
+    # In a grid only the points whose streams disagree are listed.
+    grid = [
+        _streams_row(s, "crashed" if a > 1 and s == 2 else "landed", a) for a in (1.0, 2.0) for s in (1, 2)
+    ]
+    assert (
+        sweep_summary(grid, ["a", SEED_AXIS])
+        == "across 2 noise streams: landed 1, crashed 1 (seed 2) of 2 at a=2"
+    )
+    same = [_streams_row(s, "landed", a) for a in (1.0, 2.0) for s in (1, 2)]
+    assert (
+        sweep_summary(same, ["a", SEED_AXIS])
+        == "outcome landed at every point of the grid in all 2 noise streams"
+    )
+
+
+def test_noise_streams_start_at_the_stated_seed_and_bad_counts_name_the_field():
+    spec = load_replay("m2")
+    assert noise_streams(spec, 3) == [float(spec.seed + k) for k in range(3)]
+    with pytest.raises(ConfigError, match=r"field 'seeds' = 0: the number of noise streams must be in \[1, "):
+        noise_streams(spec, 0)
+    with pytest.raises(ConfigError, match=r"field 'sweep seed' = 1.5: a noise stream is a whole number"):
+        sweep_grid(spec, {SEED_AXIS: [1.5]})
+
+
+def test_the_stated_seed_of_a_stream_sweep_is_the_replay_and_other_streams_differ():
+    spec = load_replay("nominal")
+    rows = sweep_grid(spec, {SEED_AXIS: noise_streams(spec, 2)})
+    report = run_replay(spec).to_json()
+    assert [r["stated"] for r in rows] == [True, False]
+    assert rows[0]["propellant_remaining_kg"] == report["propellant_remaining_kg"]
+    assert rows[1]["propellant_remaining_kg"] != report["propellant_remaining_kg"]
+
+
 @pytest.fixture(scope="module")
 def nominal_rows() -> list[dict]:
     return sweep(load_replay("nominal"), "fuel_margin_pct", [5.0, 10.0, 15.0])
@@ -259,6 +303,14 @@ def test_cli_sweep_json_and_table(capsys):
     assert main(["replay", "nominal", "--sweep", "fuel_margin_pct=5:15:2"]) == 0
     text = capsys.readouterr().out
     assert "fuel_margin_pct 5..15 (2 values; stated 10)" in text and "outcome " in text and "facts " in text
+
+
+def test_cli_seeds_fly_every_sweep_point_at_each_stream(capsys):
+    assert main(["replay", "nominal", "--sweep", "fuel_margin_pct=5:15:2", "--seeds", "2", "--json"]) == 0
+    (one,) = json.loads(capsys.readouterr().out)["sweeps"]
+    assert one["params"] == ["fuel_margin_pct", SEED_AXIS] and len(one["rows"]) == 4
+    assert main(["replay", "nominal", "--seeds", "0"]) == 2
+    assert "field '--seeds' = 0: the number of noise streams must be in [1, " in capsys.readouterr().err
 
 
 def test_cli_facts(capsys):
