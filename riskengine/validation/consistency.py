@@ -267,8 +267,10 @@ def _terrain_note(terrain: dict[str, float]) -> str:
         f"filter's {terrain['vertical_sigma_rms_m']:.2f} m. The offset is correlated along the flight (it is the same "
         "ground under a slowly changing error), while the range rows take its share (the map and slope terms "
         "of R) as white noise, averaged away over many readings: the vertical channel becomes over-confident. "
-        "One shared terrain-offset state does not fix it (tried: the offset is multi-scale and each beam's spot sees "
-        "its own); per-beam or two-scale offsets are the next step (docs/physics.md)."
+        "The readings' latency is compensated (each predicted at its time of validity), so what is left is the "
+        "offset. One shared terrain-offset state does not fix it (tried: the offset is multi-scale and each beam's "
+        "spot sees its own); per-beam consider offsets with a stated sigma overshoot to under-confidence "
+        "(docs/physics.md); their statistics from the terrain itself are the next step."
     )
 
 
