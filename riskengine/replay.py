@@ -56,9 +56,9 @@ __all__ = [
 RECORD_EVERY_STEPS = 10
 
 #: The sweep axis that varies the replay's noise stream (its ``seed``: sensor noise, IMU random walks, the
-#: sub-grid slope and rocks at the touchdown point) instead of a parameter. A replay states one seed, one draw of everything its
-#: YAML leaves random; flying it across several says whether its outcome and facts belong to the stated
-#: inputs or to that one draw.
+#: sub-grid slope and rocks at the touchdown point) instead of a parameter. A replay states one seed, one
+#: draw of everything its YAML leaves random; flying it across several says whether its outcome and facts
+#: belong to the stated inputs or to that one draw.
 SEED_AXIS = "seed"
 MAX_SEED = 2**31 - 1
 
@@ -369,9 +369,14 @@ def _first(items: Sequence[str], n: int = 8) -> str:
 
 
 def _streams_summary(rows: Sequence[Mapping[str, Any]], others: Sequence[str]) -> str:
-    """Outcome counts over the noise streams, per point of the other axes (only the mixed points, if any)."""
+    """Outcome counts over the noise streams, per point of the other axes: only the points whose streams
+    disagree, or, where every point's streams agree, where the outcome changes between points."""
     parts: list[str] = []
     lines = _lines(rows, others)
+    agreed = [line[0] for line in lines.values() if len({r["outcome"] for r in line}) == 1]
+    streams = len({r["inputs"][SEED_AXIS] for r in rows})
+    if len(lines) > 1 and len(agreed) == len(lines):
+        return f"{sweep_summary(agreed, others)}, the same in each of the {streams} noise streams"
     for held, line in lines.items():
         counts: dict[str, list[int]] = {}
         for r in line:
@@ -386,11 +391,10 @@ def _streams_summary(rows: Sequence[Mapping[str, Any]], others: Sequence[str]) -
         )
         at = "".join(f" at {q}={_fmt(h)}" for q, h in zip(others, held, strict=True))
         parts.append(f"{text} of {len(line)}{at}")
-    streams = len({r["inputs"][SEED_AXIS] for r in rows})
-    if not parts:
-        return f"outcome {rows[0]['outcome']} at every point of the grid in all {streams} noise streams"
     more = f"; and {len(parts) - 8} more mixed points" if len(parts) > 8 else ""
-    return f"across {streams} noise streams: " + "; ".join(parts[:8]) + more
+    plural = "s" if len(agreed) > 1 else ""
+    rest = f" (the other {len(agreed)} point{plural}: one outcome in every stream)" if agreed else ""
+    return f"across {streams} noise streams: " + "; ".join(parts[:8]) + more + rest
 
 
 def facts_summary(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -234,14 +234,18 @@ def test_a_noise_stream_summary_counts_outcomes_and_names_the_odd_seeds():
     grid = [
         _streams_row(s, "crashed" if a > 1 and s == 2 else "landed", a) for a in (1.0, 2.0) for s in (1, 2)
     ]
-    assert (
-        sweep_summary(grid, ["a", SEED_AXIS])
-        == "across 2 noise streams: landed 1, crashed 1 (seed 2) of 2 at a=2"
+    assert sweep_summary(grid, ["a", SEED_AXIS]) == (
+        "across 2 noise streams: landed 1, crashed 1 (seed 2) of 2 at a=2"
+        " (the other 1 point: one outcome in every stream)"
     )
+    # Where every point's streams agree, the summary says where the outcome changes between points.
     same = [_streams_row(s, "landed", a) for a in (1.0, 2.0) for s in (1, 2)]
-    assert (
-        sweep_summary(same, ["a", SEED_AXIS])
-        == "outcome landed at every point of the grid in all 2 noise streams"
+    assert sweep_summary(same, ["a", SEED_AXIS]) == (
+        "outcome landed across the whole band, the same in each of the 2 noise streams"
+    )
+    split = [_streams_row(s, "landed" if a < 2 else "crashed", a) for a in (1.0, 2.0) for s in (1, 2)]
+    assert sweep_summary(split, ["a", SEED_AXIS]) == (
+        "outcome changes inside the band at a ~ 1.5 (landed -> crashed), the same in each of the 2 noise streams"
     )
 
 
