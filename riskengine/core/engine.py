@@ -406,9 +406,12 @@ def _guide(params: Params, state: State, clock: _Clock, lanes_axis: str | None) 
     return state.replace(guidance=gs, cmd_throttle=throttle, cmd_dir=direction)
 
 
-def _actuate(params: Params, state: State, clock: _Clock, c_est_axis: Array) -> tuple[State, Array, Array]:
+def _actuate(
+    params: Params, state: State, clock: _Clock, c_before: Array, c_est_axis: Array
+) -> tuple[State, Array, Array]:
     """Attitude slew (estimated axis towards the command), throttle gated on pointing error, lag and
-    tanks. Returns (state, thrust force (3,) N, mass flow kg/s)."""
+    tanks; ``c_before`` is the body-to-site matrix of ``state.attitude``. Returns (state, thrust force
+    (3,) N, mass flow kg/s)."""
     veh = params.vehicle
     cos_max = jnp.cos(jnp.minimum(_deg(veh.slew_rate_dps) * clock.dt, jnp.pi))
     q = attitude.slew(state.attitude, c_est_axis, state.cmd_dir, cos_max)
@@ -416,9 +419,7 @@ def _actuate(params: Params, state: State, clock: _Clock, c_est_axis: Array) -> 
     # The gyros measure the slew, so the estimate turns with the body: the knowledge error stays fixed in
     # the site frame (C_true = (I + [eps x]) C_est with eps constant but for gyro errors), i.e. its body
     # components turn by the slew's inverse.
-    knowledge = linalg.rmatvec(
-        c_true, linalg.matvec(attitude.dcm(state.attitude), state.attitude_knowledge_error_rad)
-    )
+    knowledge = linalg.rmatvec(c_true, linalg.matvec(c_before, state.attitude_knowledge_error_rad))
     axis_est = attitude.estimated_axis(c_true, knowledge)
     # Throttle gated on pointing: the thrust delivered along the command is kept (the command scaled by
     # the cosine of the pointing error, never below minimum throttle), and beyond the gate angle the engine
@@ -552,7 +553,7 @@ def step(params: Params, state: State, noise_seed: Array, lanes_axis: str | None
     state, rejected = _navigate(params, state, sensed, c_true, lanes_axis)
     state = _guide(params, state, clock, lanes_axis)
     axis_est = attitude.estimated_axis(c_true, state.attitude_knowledge_error_rad)
-    state, force, mdot = _actuate(params, state, clock, axis_est)
+    state, force, mdot = _actuate(params, state, clock, c_true, axis_est)
     state, new = _integrate(params, state, clock, force, mdot, lanes_axis)
     state = _contact(params, state, clock, new)
 

@@ -208,9 +208,9 @@ def run(sizes: Sizes) -> SectionResult:
     notes = [
         f"Replays: {', '.join(preset_names('replays'))} (configs/replays), each with its own seed.",
         "A noise stream is one draw of everything a replay leaves random (sensor noise, IMU random walks, "
-        "the sub-grid slope and rocks at the touchdown point): the public record is one flight, so a fact the stated seed meets but most "
-        "streams miss belongs to the draw, not to the inputs. Why an outcome changes inside a band is stated "
-        "beside the band in the replay's YAML.",
+        "the sub-grid slope and rocks at the touchdown point): the public record is one flight, so a fact "
+        "the stated seed meets but most streams miss belongs to the draw, not to the inputs. Why an outcome "
+        "changes inside a band is stated beside the band in the replay's YAML.",
     ]
     if unchecked:
         notes.append(f"No facts stated for: {', '.join(unchecked)} (shown in the table without a verdict).")
