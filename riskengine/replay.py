@@ -23,7 +23,7 @@ from riskengine.config import ScenarioSpec, build_params
 from riskengine.config.errors import config_error
 from riskengine.config.parameters import PARAMETERS, resolve_path
 from riskengine.config.presets import preset_path, read_yaml
-from riskengine.config.scenario import resolved_values
+from riskengine.config.scenario import resolve_as_flown, resolved_values
 from riskengine.core import (
     EVENTS,
     OUTCOMES,
@@ -73,6 +73,11 @@ class ReplaySpec(BaseModel):
     assignments: dict[str, float] = Field(
         default_factory=dict, description="Cell values, e.g. fuel_margin_pct"
     )
+    as_flown: dict[str, float] = Field(
+        default_factory=dict,
+        description="Inputs where the flight departed from its plan: flown, but the propellant load is the "
+        "plan's (build_params)",
+    )
     seed: int = Field(0, ge=0, le=MAX_SEED)
     sources: list[str] = []
     ranges: dict[str, tuple[float, float]] = Field(
@@ -80,6 +85,11 @@ class ReplaySpec(BaseModel):
         description="Band of each uncertain input the public facts allow: {param: [lo, hi]}",
     )
     facts: list[Fact] = Field(default_factory=list, description="Checkable statements of the public record")
+
+    @field_validator("as_flown")
+    @classmethod
+    def _as_flown(cls, v: dict[str, float]) -> dict[str, float]:
+        return resolve_as_flown(v)
 
     @field_validator("ranges")
     @classmethod
@@ -184,7 +194,7 @@ _trace_jit = jax.jit(simulate_trace, static_argnums=(2, 3))
 
 
 def run_replay(spec: ReplaySpec) -> ReplayRun:
-    params = build_params(spec.scenario, spec.site, spec.assignments)
+    params = build_params(spec.scenario, spec.site, spec.assignments, spec.as_flown)
     n = trace_length(params, RECORD_EVERY_STEPS)
     result, trace = _trace_jit(params, jax.random.key(spec.seed), RECORD_EVERY_STEPS, n)
     return ReplayRun(spec=spec, params=params, result=result, trace=trace)
@@ -219,16 +229,17 @@ MAX_SWEEP_POINTS = 10_000
 def stated_inputs(spec: ReplaySpec, names: Sequence[str]) -> dict[str, float | None]:
     """The value each of ``names`` (paths, aliases or :data:`SEED_AXIS`) has at the replay's stated inputs
     (None: unset)."""
-    values = resolved_values(spec.scenario, spec.site, spec.assignments)
+    values = resolved_values(spec.scenario, spec.site, spec.assignments) | spec.as_flown
     return {n: float(spec.seed) if n == SEED_AXIS else values.get(resolve_path(n, n)) for n in names}
 
 
-def _with_inputs(assignments: Mapping[str, float], inputs: Mapping[str, float]) -> dict[str, float]:
-    """The replay's assignments with ``inputs`` set (an assignment naming the same parameter is replaced)."""
-    params = {n: v for n, v in inputs.items() if n != SEED_AXIS}
-    swept = {resolve_path(n, n) for n in params}
-    kept = {k: v for k, v in assignments.items() if resolve_path(k, k) not in swept}
-    return kept | params
+def _with_inputs(spec: ReplaySpec, inputs: Mapping[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """The replay's (assignments, as-flown inputs) with ``inputs`` set: an input naming an as-flown parameter
+    replaces it there (it stays a departure from the plan), any other replaces or joins the assignments."""
+    params = {resolve_path(n, n): v for n, v in inputs.items() if n != SEED_AXIS}
+    flown = spec.as_flown | {p: v for p, v in params.items() if p in spec.as_flown}
+    kept = {k: v for k, v in spec.assignments.items() if resolve_path(k, k) not in params}
+    return kept | {p: v for p, v in params.items() if p not in spec.as_flown}, flown
 
 
 def _check_seed(v: float, field: str) -> None:
@@ -302,7 +313,7 @@ def sweep_grid(spec: ReplaySpec, axes: Mapping[str, Sequence[float]]) -> list[di
     rows = []
     for combo in itertools.product(*(axes[n] for n in names)):
         inputs = {n: float(v) for n, v in zip(names, combo, strict=True)}
-        params = build_params(spec.scenario, spec.site, _with_inputs(spec.assignments, inputs))
+        params = build_params(spec.scenario, spec.site, *_with_inputs(spec, inputs))
         key = jax.random.key(int(inputs.get(SEED_AXIS, spec.seed)))
         report = report_json(spec, params, _fly(params, key))
         facts = check_facts(spec.facts, report)

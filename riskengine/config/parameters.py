@@ -38,8 +38,8 @@ GROUPS: dict[str, type[BaseModel]] = {
 ALIASES: dict[str, str] = {"sensor_latency_s": "altimeter.acquisition_delay_s"}
 FUEL_MARGIN = "fuel_margin_pct"
 FUEL_MARGIN_RANGE = (-50.0, 1000.0)
-# The same reserve as seconds of hover at the nominal landing mass (Apollo budgeted its landing margin so:
-# ~303 kg, ~73 s); give one of the two margins, not both.
+# The margin as seconds of hover left at touchdown on the nominal descent (Apollo budgeted its landing
+# margin so: ~303 kg, ~73 s, Apollo 11 press kit); give one of the two margins, not both.
 FUEL_MARGIN_HOVER = "fuel_margin_hover_s"
 FUEL_MARGIN_HOVER_RANGE = (-300.0, 3600.0)
 
@@ -116,7 +116,7 @@ def _registry() -> dict[str, ParameterInfo]:
     out[FUEL_MARGIN_HOVER] = ParameterInfo(
         FUEL_MARGIN_HOVER,
         *FUEL_MARGIN_HOVER_RANGE,
-        "Propellant loaded above the nominal descent's need, s of hover at the nominal landing mass",
+        "Propellant left at touchdown on the nominal descent, s of hover until dry (loaded with what carrying it costs)",
     )
     return out
 

@@ -282,21 +282,75 @@ def nominal_propellant_need_kg(
     return _needs[key]
 
 
-def build_params(scenario: ScenarioSpec, site: str, assignments: Mapping[str, float] | None = None) -> Params:
+def build_params(
+    scenario: ScenarioSpec,
+    site: str,
+    assignments: Mapping[str, float] | None = None,
+    as_flown: Mapping[str, float] | None = None,
+) -> Params:
     """Core :class:`Params` for ``scenario`` at ``site`` with per-cell ``assignments`` ({path or alias: value}).
 
-    ``fuel_margin_pct`` sets ``vehicle.propellant_kg = need * (1 + pct / 100)``, ``fuel_margin_hover_s``
-    sets it to ``need + hover_reserve_kg(values, s)``, with the need from :func:`nominal_propellant_need_kg`.
+    ``fuel_margin_pct`` or ``fuel_margin_hover_s`` sets ``vehicle.propellant_kg`` (:func:`propellant_load_kg`)
+    from the nominal descent's need (:func:`nominal_propellant_need_kg`). ``as_flown`` ({path or alias: value},
+    a replay's) are inputs where a flight departed from its plan, a pilot's slower final descent say: they are
+    flown, but the need, and with it the load, is the plan's (the scenario and assignments without them), as a
+    mission loads its propellant for the plan and the crew spends the margin.
     """
-    values = resolved_values(scenario, site, assignments)
+    values = resolved_values(scenario, site, assignments) | resolve_as_flown(as_flown or {})
     margin = values.pop(FUEL_MARGIN, None)
     hover_s = values.pop(FUEL_MARGIN_HOVER, None)
     if margin is not None or hover_s is not None:
         need = nominal_propellant_need_kg(scenario, site, assignments)
-        reserve = hover_reserve_kg(values, hover_s) if hover_s is not None else need * (margin or 0.0) / 100.0
-        values["vehicle.propellant_kg"] = need + reserve
+        values["vehicle.propellant_kg"] = propellant_load_kg(values, need, margin, hover_s)
     alt = load_preset("sensors", scenario.sensors, SensorSuiteSpec).altimeter
     return _params_from_values(values, site, alt.beams)
+
+
+def resolve_as_flown(as_flown: Mapping[str, float]) -> dict[str, float]:
+    """``{path: value}`` of a replay's as-flown inputs (see :func:`build_params`), each checked against the
+    parameter registry; a propellant margin is refused (it is the plan's)."""
+    out: dict[str, float] = {}
+    for name, value in as_flown.items():
+        field = f"as_flown.{name}"
+        path = resolve_path(name, field)
+        if path in (FUEL_MARGIN, FUEL_MARGIN_HOVER):
+            raise ConfigError(
+                f"field '{field}' = {value!r}: a propellant margin is the plan's, not a departure from it; "
+                "state it in the assignments",
+                field=field,
+                value=value,
+            )
+        PARAMETERS[path].check(float(value), field)
+        out[path] = float(value)
+    return out
+
+
+def propellant_load_kg(
+    values: Mapping[str, float], need_kg: float, margin_pct: float | None, hover_s: float | None
+) -> float:
+    """Propellant loaded at PDI for a margin over the nominal descent's need ``need_kg``, kg.
+
+    ``margin_pct``: ``need * (1 + pct / 100)``, the margin as a share of the need, carried from PDI (the
+    usual statement of a propellant budget's margin).
+
+    ``hover_s``: the margin as hover time *left at touchdown* on the nominal descent, as Apollo budgeted it
+    (its ~303 kg, ~73 s, was the planned touchdown remainder). The reserve ``R`` (:func:`hover_reserve_kg`)
+    is carried down, which costs propellant: for the same velocity change the mass ratio is fixed (rocket
+    equation), ``(dry + load) / (dry + R) = (dry + need) / dry``, so ``load = need + R (dry + need) / dry``.
+    The nominal descent's mass ratio is nearly independent of its load (``_need_from_values`` relies on the
+    same), so it then lands with ~``R`` left (tests/core/test_apollo.py)."""
+    if hover_s is None:
+        return need_kg * (1.0 + (margin_pct or 0.0) / 100.0)
+    dry = values["vehicle.dry_mass_kg"]
+    load = need_kg + hover_reserve_kg(values, hover_s) * (dry + need_kg) / dry
+    if load <= 0.0:
+        raise ConfigError(
+            f"field '{FUEL_MARGIN_HOVER}' = {hover_s!r}: leaves no propellant to load ({load:.1f} kg for a nominal "
+            f"need of {need_kg:.1f} kg); a negative hover margin may remove at most part of the need",
+            field=FUEL_MARGIN_HOVER,
+            value=hover_s,
+        )
+    return load
 
 
 def hover_mass_flow_kgps(values: Mapping[str, float], mass_kg: float) -> float:
@@ -312,10 +366,14 @@ def hover_mass_flow_kgps(values: Mapping[str, float], mass_kg: float) -> float:
 
 
 def hover_reserve_kg(values: Mapping[str, float], hover_s: float) -> float:
-    """Propellant for ``hover_s`` of hover at the nominal landing mass, kg: the nominal descent, loaded with
-    exactly its need, lands with none left, at ``vehicle.dry_mass_kg``. Like ``fuel_margin_pct`` it is loaded at
-    PDI; carrying it down costs some of it, so less than ``hover_s`` of hover is left at touchdown."""
-    return hover_s * hover_mass_flow_kgps(values, values["vehicle.dry_mass_kg"])
+    """Propellant left at touchdown that holds the lander ``hover_s`` in a hover until its tanks are dry, kg.
+
+    The flow is proportional to the mass hovering (``m g / (Isp g0)``), so the mass decays exponentially to
+    ``vehicle.dry_mass_kg`` and ``R = dry (exp(hover_s g / (Isp g0)) - 1)``, ``g / (Isp g0)`` the flow per kg at
+    the dry mass (:func:`hover_mass_flow_kgps`; the Isp's change with throttle over the hover's few % of mass is
+    neglected). Negative seconds are a deficit."""
+    dry = values["vehicle.dry_mass_kg"]
+    return dry * float(np.expm1(hover_s * hover_mass_flow_kgps(values, dry) / dry))
 
 
 def params_summary(params: Params) -> dict[str, float]:

@@ -1,16 +1,24 @@
 """The Apollo LM flies Apollo 11's public profile from PDI (configs/replays/apollo11.yaml), and a propellant
-margin can be stated as seconds of hover (``fuel_margin_hover_s``)."""
+margin can be stated as seconds of hover left at touchdown (``fuel_margin_hover_s``)."""
 
 from __future__ import annotations
 
 import math
 
+import jax
 import pydantic
 import pytest
 
 from riskengine.config import ScenarioSpec, build_params, nominal_propellant_need_kg
 from riskengine.config.parameters import PARAMETERS
-from riskengine.config.scenario import hover_mass_flow_kgps, hover_reserve_kg, resolved_values
+from riskengine.config.scenario import (
+    _PERFECT_KNOWLEDGE,
+    hover_mass_flow_kgps,
+    hover_reserve_kg,
+    propellant_load_kg,
+    resolved_values,
+)
+from riskengine.core import Outcome, simulate
 from riskengine.core.outcomes import TouchdownMode
 from riskengine.errors import ConfigError
 from riskengine.replay import (
@@ -71,33 +79,88 @@ def apollo11_streams() -> list[dict]:
 def test_apollo11_facts_across_noise_streams(apollo11_streams):
     # Apollo 11 is one flight; the replay at one seed is one draw of the radar's noise, the IMU's walks and
     # the ground under the pads, so the facts are judged over 8 noise streams (measured: all 8 land, P66
-    # 135-157 s, propellant left 93-175 kg). Every fact but the propellant left holds at 7 of 8 or more.
-    # The hover margin, like fuel_margin_pct, is loaded at PDI: the LM burns about half of any propellant it
-    # carries down (mass ratio ~0.5), and navigation costs a little more, so the planned 73 s (~289 kg at PDI)
-    # leave ~25-40 s at contact, not Apollo 11's 45-50 s (184-206 kg). Apollo's 303 kg was a touchdown
-    # figure; the replay states the public 73 s and lets the fact show the difference.
+    # 144-156 s, propellant left 118-175 kg). Every fact but the propellant left holds at 7 of 8 or more.
+    # The load is the plan's need plus what touches down with 73 s of hover (~295 kg) on the plan; Armstrong's
+    # P66, flown ~30 s longer than the plan's, spends ~125 kg of it and navigation a little more, so ~30-40 s
+    # are left, not Apollo 11's 45-50 s (184-206 kg): the fact shows the difference, nothing is tuned to it.
     n = len(apollo11_streams)
     held = {fid: sum(bool(r["facts"][fid]) for r in apollo11_streams) for fid in apollo11_streams[0]["facts"]}
     assert held.pop("apollo11_propellant_left") <= 2
     assert all(k >= n - 1 for k in held.values()), held
     left = sorted(r["propellant_remaining_kg"] for r in apollo11_streams)
-    assert 90.0 <= (left[n // 2 - 1] + left[n // 2]) / 2 <= 170.0, left
+    assert 110.0 <= (left[n // 2 - 1] + left[n // 2]) / 2 <= 180.0, left
 
 
-def test_apollo11_loads_the_nominal_need_plus_73_s_of_hover(apollo11):
+def test_apollo11_loads_for_73_s_of_hover_left_on_the_plan(apollo11):
     spec = apollo11.spec
+    # The need is the plan's: the as-flown P66 does not enter it (flown in the plan's place it needs more).
     need = nominal_propellant_need_kg(spec.scenario, spec.site, spec.assignments)
+    flown = spec.scenario.model_copy(update={"overrides": spec.scenario.overrides | spec.as_flown})
+    assert nominal_propellant_need_kg(flown, spec.site, spec.assignments) > need + 100.0
     values = resolved_values(spec.scenario, spec.site, spec.assignments)
-    flow = hover_mass_flow_kgps(values, values["vehicle.dry_mass_kg"])
-    assert float(apollo11.params.vehicle.propellant_kg) == pytest.approx(need + 73.0 * flow, abs=0.01)
+    dry = values["vehicle.dry_mass_kg"]
+    reserve = hover_reserve_kg(values, 73.0)
+    assert float(apollo11.params.vehicle.propellant_kg) == pytest.approx(
+        need + reserve * (dry + need) / dry, abs=0.05
+    )
+    assert float(apollo11.params.guidance.terminal_time_constant_s) == 85.0  # flown all the same
+
+
+@pytest.mark.parametrize(
+    ("scenario", "site", "hover_s"),
+    [(APOLLO, "tranquility_base", 73.0), ({}, "mare_frigoris", 60.0), ({}, "mare_frigoris", 0.0)],
+)
+def test_the_nominal_descent_touches_down_with_the_hover_reserve(scenario, site, hover_s):
+    # fuel_margin_hover_s is what is left at touchdown: the nominal descent (perfect knowledge, the descent
+    # the need comes from) loaded for it lands with the reserve, within what the heavier lander's slightly
+    # different descent burns (measured: Apollo 302.1 kg for 294.8; Frigoris 11.8 for 11.6).
+    spec = ScenarioSpec(**scenario, overrides=_PERFECT_KNOWLEDGE)
+    params = build_params(spec, site, {"fuel_margin_hover_s": hover_s})
+    result = jax.jit(simulate)(params, jax.random.key(0))
+    reserve = hover_reserve_kg(resolved_values(spec, site), hover_s)
+    assert int(result.outcome) == int(Outcome.LANDED)
+    assert float(result.propellant_remaining_kg) == pytest.approx(reserve, rel=0.05, abs=0.5)
+
+
+def test_a_hover_deficit_that_leaves_nothing_to_load_is_refused():
+    # The registry allows -300 s; a deficit larger than the need (a need below ~18 % of the dry mass,
+    # not reached by the presets) leaves nothing to load and is refused by name.
+    values = resolved_values(ScenarioSpec(), "mare_frigoris")
+    with pytest.raises(ConfigError, match=r"'fuel_margin_hover_s' = -300.0: leaves no propellant") as exc:
+        propellant_load_kg(values, 10.0, None, -300.0)
+    assert exc.value.field == "fuel_margin_hover_s"
+    assert propellant_load_kg(values, 100.0, 10.0, None) == pytest.approx(110.0)
+
+
+def test_as_flown_inputs_are_checked_and_cannot_carry_a_margin():
+    base = {"site": "tranquility_base", "scenario": APOLLO, "assignments": {"fuel_margin_hover_s": 73.0}}
+    with pytest.raises(
+        ConfigError, match=r"as_flown.fuel_margin_pct' = 10.0: a propellant margin is the plan's"
+    ):
+        parse_replay(base | {"as_flown": {"fuel_margin_pct": 10.0}})
+    with pytest.raises(ConfigError, match=r"as_flown.guidance.no_such_gain"):
+        parse_replay(base | {"as_flown": {"guidance.no_such_gain": 1.0}})
+    with pytest.raises(ConfigError, match=r"as_flown.guidance.terminal_time_constant_s' = -1.0"):
+        parse_replay(base | {"as_flown": {"guidance.terminal_time_constant_s": -1.0}})
+
+
+def test_a_sweep_of_an_as_flown_input_stays_as_flown():
+    spec = load_replay("apollo11")
+    rows = sweep(spec, "guidance.terminal_time_constant_s", [50.5, 85.0])
+    # One load for both: the plan's; the slower P66 spends more of it.
+    assert rows[0]["propellant_loaded_kg"] == rows[1]["propellant_loaded_kg"]
+    assert rows[0]["propellant_remaining_kg"] > rows[1]["propellant_remaining_kg"] + 50.0
+    assert rows[1]["stated"] and not rows[0]["stated"]
 
 
 def test_the_planned_profile_takes_about_twelve_minutes():
     # The preset alone (no crew inputs): the press kit's ~12 min plan, its P66 ~2 min from the 500 ft low gate.
-    # Flown over 8 noise streams: the radar's noise moves the approach's corrections, and with them the
-    # propellant the 73 s reserve has to cover. Measured: 7 of 8 land with 51-122 kg left, seed 7 comes down
-    # hard with 46 kg. Before the approach handed over on its vertical channel (guidance.vertical_arrived)
-    # 2 of 8 ran dry: those that stayed a few metres above the gate crawled to it at a near hover.
+    # Flown over 8 noise streams: the radar's noise moves the approach's corrections, and with them where the
+    # LM comes down. Measured: 6 of 8 land with 208-300 kg left (the 73 s reserve is ~295 kg at touchdown on
+    # the perfect-knowledge plan); seeds 6 and 7 come to rest on 13 and 23 deg ground, beyond the 12 deg
+    # operational tilt (hard_landing): the ground under the pads, not the descent. Before the approach handed
+    # over on its vertical channel (guidance.vertical_arrived) 2 of 8 ran dry: those that stayed a few metres
+    # above the gate crawled to it at a near hover.
     runs = [
         run_replay(
             parse_replay(
@@ -112,14 +175,19 @@ def test_the_planned_profile_takes_about_twelve_minutes():
         for seed in range(1, 9)
     ]
     landed = [run for run in runs if run.outcome == "landed"]
-    assert len(landed) >= 6, [run.outcome for run in runs]
-    assert all(run.outcome != "propellant_exhausted" for run in runs), [run.outcome for run in runs]
+    assert len(landed) >= 5, [run.outcome for run in runs]
+    for run in runs:
+        assert run.outcome == "landed" or (
+            run.outcome == "hard_landing"
+            and int(run.result.touchdown_mode) == int(TouchdownMode.AT_REST_BEYOND_OPERATIONAL_TILT)
+        ), (run.outcome, int(run.result.touchdown_mode))
+        assert float(run.result.propellant_remaining_kg) > 150.0
     durations = sorted(float(run.result.duration_s) for run in runs)
     assert 700.0 <= durations[len(durations) // 2] <= 760.0
     for run in landed:
         assert 700.0 <= float(run.result.duration_s) <= 755.0
-        # about the planned 2 min, shorter than the 2 min 23 s Armstrong flew (measured up to 127 s)
-        assert float(run.result.duration_s) - _event_t(run, "terminal_descent_start") < 140.0
+        # about the planned 2 min, shorter than the 2 min 23 s Armstrong flew (measured 111-140 s)
+        assert float(run.result.duration_s) - _event_t(run, "terminal_descent_start") < 143.0
 
 
 def test_hover_flow_is_the_closed_form_and_apollos_4_1_kg_per_s():
@@ -133,8 +201,11 @@ def test_hover_flow_is_the_closed_form_and_apollos_4_1_kg_per_s():
     ) / (1.0 - v["min_throttle"])
     closed = m * MOON_G / (isp * G0)
     assert hover_mass_flow_kgps(values, m) == pytest.approx(closed, rel=1e-5)
-    assert hover_reserve_kg(values, 73.0) == pytest.approx(73.0 * closed, rel=1e-5)
-    # Apollo: ~303 kg for ~73 s, ~4.1 kg/s (within 15 %: the flow here is at the dry mass, Eagle's was ~4 % heavier).
+    # Hovering 73 s until dry from m + R: the mass decays as exp(-t g / (Isp g0)).
+    assert hover_reserve_kg(values, 73.0) == pytest.approx(
+        m * math.expm1(73.0 * MOON_G / (isp * G0)), rel=1e-5
+    )
+    # Apollo: ~303 kg for ~73 s, ~4.1 kg/s (within 15 %: the Isp here is the LM model's at the hover throttle).
     assert closed == pytest.approx(4.1, rel=0.15)
     assert hover_reserve_kg(values, 73.0) == pytest.approx(303.0, rel=0.15)
     # Below minimum throttle the engine cannot hover: the flow is m g at the minimum-throttle Isp.
