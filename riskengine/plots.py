@@ -69,7 +69,7 @@ def plot_site_elevation(
     if replay is None:
         terrain = terrain_spec(resolved_values(ScenarioSpec(), site), site)
     else:
-        from riskengine.replay import load_replay, run_replay
+        from riskengine.replay import load_replay, replay_values, run_replay
 
         spec = load_replay(replay)
         if spec.site != site:
@@ -78,7 +78,7 @@ def plot_site_elevation(
                 field="replay",
                 value=replay,
             )
-        terrain = terrain_spec(resolved_values(spec.scenario, site, spec.assignments), site)
+        terrain = terrain_spec(replay_values(spec), site)
         trace = run_replay(spec).trace
         track = (np.asarray(trace.downrange_m, np.float64), np.asarray(trace.crossrange_m, np.float64))
     truth = site_elevation(terrain, onboard=False)

@@ -46,6 +46,7 @@ __all__ = [
     "load_replay",
     "noise_streams",
     "parse_replay",
+    "replay_values",
     "run_replay",
     "stated_inputs",
     "sweep",
@@ -226,10 +227,15 @@ ROW_NUMBERS: tuple[str, ...] = (
 MAX_SWEEP_POINTS = 10_000
 
 
+def replay_values(spec: ReplaySpec) -> dict[str, float]:
+    """Every scalar parameter as the replay flies it: its scenario and assignments, then its as-flown inputs."""
+    return resolved_values(spec.scenario, spec.site, spec.assignments) | spec.as_flown
+
+
 def stated_inputs(spec: ReplaySpec, names: Sequence[str]) -> dict[str, float | None]:
     """The value each of ``names`` (paths, aliases or :data:`SEED_AXIS`) has at the replay's stated inputs
     (None: unset)."""
-    values = resolved_values(spec.scenario, spec.site, spec.assignments) | spec.as_flown
+    values = replay_values(spec)
     return {n: float(spec.seed) if n == SEED_AXIS else values.get(resolve_path(n, n)) for n in names}
 
 
