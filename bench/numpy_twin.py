@@ -264,16 +264,44 @@ class _Filter:
     x: A  # (B, 12) correction accumulated by this step's updates
     nis_sum: A
     nis_count: A
+    cross: A  # (B, 12, NB) covariance of the error state with each beam's terrain offset (consider)
+    spot: A  # (B, NB, 3) each beam's spot at its last reading
 
 
-def _update(f: _Filter, ph: A, h_x: A, hph: A, innovation: A, variance: Any, weight: A) -> _Filter:
-    """Sequential scalar update ``y = h dx + noise`` with weight 0 or 1 per lane (``P h`` given)."""
+def _hpc(f: _Filter, *parts: tuple[slice, A]) -> A:
+    """(B, NB) ``h P_xc`` for a row made of (B, 3) pieces on 3-state blocks."""
+    return sum(np.einsum("bi,bij->bj", h, f.cross[:, block, :]) for block, h in parts)  # type: ignore[return-value]
+
+
+def _update(
+    f: _Filter,
+    ph: A,
+    h_x: A,
+    hph: A,
+    hpc: A,
+    innovation: A,
+    variance: Any,
+    weight: A,
+    consider: tuple[int, A, Any] | None = None,
+) -> _Filter:
+    """Sequential scalar update ``y = h dx + h_c c + noise`` with weight 0 or 1 per lane (``P h`` and
+    ``h P_xc`` given); ``consider`` = (beam, h_c (B,), P_cc) where the row sees that beam's terrain offset
+    (navigation.scalar_update, Schmidt's consider update)."""
     s = hph + variance
+    g, c_row = ph, hpc
+    if consider is not None:
+        k, coeff, var_c = consider
+        s = s + F(2) * coeff * hpc[:, k] + coeff * coeff * var_c
+        g = ph + _c(coeff) * f.cross[:, :, k]
+        c_row = hpc.copy()
+        c_row[:, k] = c_row[:, k] + coeff * var_c
     y = innovation - h_x
     w = weight / s
-    return _Filter(
-        cov=f.cov - w[:, None, None] * (ph[:, :, None] * ph[:, None, :]),
-        x=f.x + _c(w * y) * ph,
+    return replace(
+        f,
+        cov=f.cov - w[:, None, None] * (g[:, :, None] * g[:, None, :]),
+        cross=f.cross - w[:, None, None] * (g[:, :, None] * c_row[:, None, :]),
+        x=f.x + _c(w * y) * g,
         nis_sum=f.nis_sum + weight * y * y / s,
         nis_count=f.nis_count + (weight > 0).astype(np.int32),
     )
@@ -282,12 +310,13 @@ def _update(f: _Filter, ph: A, h_x: A, hph: A, innovation: A, variance: Any, wei
 def _position_update(f: _Filter, d: A, innovation: A, variance: Any, weight: A) -> _Filter:
     """Scalar update with a row ``d`` (B, 3) on position; ``innovation`` measured minus predicted."""
     ph = _mv(f.cov[:, :, 0:3], d)
-    return _update(f, ph, _dot(d, f.x[:, 0:3]), _dot(d, ph[:, 0:3]), innovation, variance, weight)
+    hpc = _hpc(f, (slice(0, 3), d))
+    return _update(f, ph, _dot(d, f.x[:, 0:3]), _dot(d, ph[:, 0:3]), hpc, innovation, variance, weight)
 
 
-def _propagate(cov: A, prm: Any, c_est: A, f_site: A, grad: A, dt: A) -> A:
-    """Covariance over ``dt`` (B,) with specific force ``f_site``, estimated attitude ``c_est`` and gravity
-    gradient ``grad`` (B, 3, 3)."""
+def _propagate(cov: A, cross: A, prm: Any, c_est: A, f_site: A, grad: A, dt: A) -> tuple[A, A]:
+    """Covariance and cross-covariance with the terrain offsets over ``dt`` (B,) with specific force
+    ``f_site``, estimated attitude ``c_est`` and gravity gradient ``grad`` (B, 3, 3)."""
     nav, imu = prm.navigation, prm.imu
     a = np.concatenate([-_skew(f_site), -c_est], axis=2) * F(_MILLI)  # (B, 3, 6): d(dv)/d(eps, db)
     d, half = dt[:, None, None], (F(0.5) * dt * dt)[:, None, None]
@@ -310,7 +339,11 @@ def _propagate(cov: A, prm: Any, c_est: A, f_site: A, grad: A, dt: A) -> A:
     cov[:, i3 + 3, i3] += _c(q_acc * dt**2 / 2.0)
     cov[:, i3 + 3, i3 + 3] += _c(q_acc * dt)
     cov[:, i3 + 6, i3 + 6] += _c(q_att)
-    return F(0.5) * (cov + np.swapaxes(cov, 1, 2))
+    dv_x = a @ cross[:, 6:12] + grad @ cross[:, 0:3]
+    cross = np.concatenate(
+        [cross[:, 0:3] + d * cross[:, 3:6] + half * dv_x, cross[:, 3:6] + d * dv_x, cross[:, 6:12]], axis=1
+    )
+    return F(0.5) * (cov + np.swapaxes(cov, 1, 2)), cross
 
 
 class _Guard(NamedTuple):
@@ -370,6 +403,17 @@ def _beam_updates(
         seen = _predicted_beam(prm, p_est, v_est, u_est, h_est)
         predicted.append((u_est, seen))
         usable = valid[:, k] & seen.ok & (alt.beam_ranges[k] > 0) & ~failed
+        # The beam's terrain offset decorrelates as its spot moves (navigation.range_update).
+        spot = p_est + _c(seen.range_m) * u_est
+        moved = _norm(spot - f.spot[:, k])
+        with np.errstate(invalid="ignore"):
+            keep = np.where(usable, np.exp(-moved / np.maximum(nav.offset_correlation_m, F(1e-3))), F(1))
+        keep = np.where(np.isfinite(keep), keep, F(0)).astype(F)
+        cross = f.cross.copy()
+        cross[:, :, k] = cross[:, :, k] * _c(keep)
+        spots = f.spot.copy()
+        spots[:, k] = np.where(_c(usable), spot, f.spot[:, k])
+        f = replace(f, cross=cross, spot=spots)
         # Rows for level ground (the metre-scale slope enters the noise with the horizontal uncertainty).
         inv = F(1) / np.maximum(-_dot(u_est, seen.up), F(0.05))
         h_pos = seen.up * _c(inv)
@@ -377,16 +421,20 @@ def _beam_updates(
         ph = _mv(f.cov[:, :, 0:3], h_pos) + _mv(f.cov[:, :, 6:9], h_att)
         h_x = _dot(h_pos, f.x[:, 0:3]) + _dot(h_att, f.x[:, 6:9])
         hph = _dot(h_pos, ph[:, 0:3]) + _dot(h_att, ph[:, 6:9])
+        hpc = _hpc(f, (slice(0, 3), h_pos), (slice(6, 9), h_att))
+        sigma_c = nav.terrain_offset_scale * nav.offset_sigma_m
+        consider = (k, inv, sigma_c * sigma_c)
         sigma = alt.noise_floor_m + alt.noise_fraction * np.abs(reading[:, k])
         p_pos = f.cov[:, 0:3, 0:3]
         trace = p_pos[:, 0, 0] + p_pos[:, 1, 1] + p_pos[:, 2, 2]
         horizontal = np.maximum(F(0.5) * (trace - _dot(seen.up, _mv(p_pos, seen.up))), F(0))
         variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2 + (seen.slope_tan * inv) ** 2 * horizontal
         y = reading[:, k] - seen.range_m
-        gate = np.maximum(nav.gate_sigma * np.sqrt(hph + variance), nav.gate_floor_m)
+        s = hph + variance + F(2) * inv * hpc[:, k] + inv * inv * sigma_c * sigma_c
+        gate = np.maximum(nav.gate_sigma * np.sqrt(s), nav.gate_floor_m)
         accepted = usable & (np.abs(y - h_x) <= gate)
         rejected_k = usable & ~accepted
-        f = _update(f, ph, h_x, hph, y, variance, accepted.astype(F))
+        f = _update(f, ph, h_x, hph, hpc, y, variance, accepted.astype(F), consider)
         consecutive = np.where(rejected_k, consecutive + 1, np.where(accepted, 0, consecutive)).astype(
             np.int32
         )
@@ -402,7 +450,8 @@ def _beam_updates(
         ph = _mv(f.cov[:, :, 3:6], u_est) + _mv(f.cov[:, :, 6:9], h_att)
         h_x = _dot(u_est, f.x[:, 3:6]) + _dot(h_att, f.x[:, 6:9])
         hph = _dot(u_est, ph[:, 3:6]) + _dot(h_att, ph[:, 6:9])
-        f = _update(f, ph, h_x, hph, doppler[:, k] - _dot(u_est, v_est), var, weight)
+        hpc = _hpc(f, (slice(3, 6), u_est), (slice(6, 9), h_att))
+        f = _update(f, ph, h_x, hph, hpc, doppler[:, k] - _dot(u_est, v_est), var, weight)
     return f, _Guard(consecutive, rejections, failed), rejected
 
 
@@ -583,6 +632,8 @@ class TwinState:
     v_est: A
     knowledge: A  # (B, 3) attitude-knowledge error, body axes, rad: C_est = C (I + [e x])
     cov: A  # (B, 12, 12) filter covariance
+    cross: A  # (B, 12, NB) its cross-covariance with the beams' terrain offsets
+    spot: A  # (B, NB, 3) each beam's spot at its last reading
     bias_est: A  # (B, 3) accelerometer bias navigation subtracts, body axes
     consecutive: A  # int32
     rejections: A  # int32
@@ -643,10 +694,13 @@ def initial_state(inp: Inputs) -> TwinState:
     hg = _high_gate(g, r)
     lg = _low_gate(g)
     ints, bools = np.zeros(b, np.int32), np.zeros(b, bool)
+    n_beams = prm.altimeter.beam_directions.shape[0]
     return TwinState(
         step=ints, integration_steps=ints, p=p0, v=v0, prop=prop, q=q0, throttle=zeros_b + veh.min_throttle,
         p_est=p_est, v_est=v_est, knowledge=np.broadcast_to(knowledge, (b, 3)).astype(F),
-        cov=_initial_covariance(nav, b, np.stack([along0, _E_Y, up0]).astype(F)), bias_est=np.zeros((b, 3), F), consecutive=ints, rejections=ints,
+        cov=_initial_covariance(nav, b, np.stack([along0, _E_Y, up0]).astype(F)),
+        cross=np.zeros((b, 12, n_beams), F), spot=np.full((b, n_beams, 3), np.inf, F),
+        bias_est=np.zeros((b, 3), F), consecutive=ints, rejections=ints,
         failed=bools, nis_sum=zeros_b, nis_count=ints, pending_dt=zeros_b, pending_dv=np.zeros((b, 3), F),
         phase=ints + _BRAKING, t_go=zeros_b + g.braking_time_s,
         jerk_braking=zeros_b + _jerk(p0, v0, *hg, g.braking_time_s),
@@ -671,7 +725,8 @@ def state_from_engine(state: Any, like: TwinState) -> TwinState:
         like, step=one(state.step), integration_steps=one(state.integration_steps), p=one(state.position_m),
         v=one(state.velocity_mps), prop=one(state.propellant_kg), q=one(state.attitude), throttle=one(state.throttle),
         p_est=one(state.est_position_m), v_est=one(state.est_velocity_mps),
-        knowledge=one(state.attitude_knowledge_error_rad), cov=one(nav.cov), bias_est=one(nav.bias_est_mps2),
+        knowledge=one(state.attitude_knowledge_error_rad), cov=one(nav.cov), cross=one(nav.cross_cov),
+        spot=one(nav.offset_spot_m), bias_est=one(nav.bias_est_mps2),
         consecutive=one(nav.consecutive_rejections), rejections=one(nav.total_rejections), failed=one(nav.failed),
         nis_sum=one(nav.nis_sum), nis_count=one(nav.nis_count), pending_dt=one(nav.pending_dt_s),
         pending_dv=one(nav.pending_velocity_mps), phase=one(gs.phase), t_go=one(gs.t_go_s),
@@ -729,7 +784,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
 
     # Navigation: each beam's range (gated), then the Doppler of the beams still trusted, position fix,
     # injection.
-    f = _Filter(s.cov, np.zeros((s.cov.shape[0], 12), F), s.nis_sum, s.nis_count)
+    f = _Filter(s.cov, np.zeros((s.cov.shape[0], 12), F), s.nis_sum, s.nis_count, s.cross, s.spot)
     guard = _Guard(s.consecutive, s.rejections, s.failed)
     rejected = np.zeros(len(t), bool)
     if (valid.any(axis=1) & ~s.failed).any():
@@ -802,18 +857,22 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     specific_est = force_est / _c(mass) + accel_error_est
     pending_dt = s.pending_dt + dt
     pending_dv = s.pending_dv + specific_est * dt
-    cov = f.cov
+    cov, cross = f.cov, f.cross
     due = ((s.step + 1) % n_guidance == 0) & flying
     if due.any():
         c_est = c_true + c_true @ _skew(knowledge)
         mean_force = pending_dv / _c(np.maximum(pending_dt, F(1e-9)))
-        cov = np.where(
-            due[:, None, None],
-            _propagate(
-                cov, prm, c_est, mean_force, _gravity_gradient(p_est, body), np.where(due, pending_dt, F(0))
-            ),
+        cov_p, cross_p = _propagate(
             cov,
+            cross,
+            prm,
+            c_est,
+            mean_force,
+            _gravity_gradient(p_est, body),
+            np.where(due, pending_dt, F(0)),
         )
+        cov = np.where(due[:, None, None], cov_p, cov)
+        cross = np.where(due[:, None, None], cross_p, cross)
         pending_dt = np.where(due, F(0), pending_dt)
         pending_dv = np.where(_c(due), F(0), pending_dv)
     gyro_bias = _vec(imu.gyro_bias_x_dph, imu.gyro_bias_y_dph, imu.gyro_bias_z_dph) * F(_DPH_TO_RADPS)
@@ -858,7 +917,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     return replace(
         s, step=step1, integration_steps=s.integration_steps + flying.astype(np.int32), p=p1, v=v1,
         prop=prop1, q=q, throttle=throttle.astype(F), p_est=p_est1, v_est=v_est1, knowledge=knowledge,
-        cov=cov, bias_est=bias_est, consecutive=consecutive, rejections=rejections, failed=failed,
+        cov=cov, cross=cross, spot=f.spot, bias_est=bias_est, consecutive=consecutive, rejections=rejections, failed=failed,
         nis_sum=f.nis_sum, nis_count=f.nis_count, pending_dt=pending_dt, pending_dv=pending_dv,
         phase=phase, t_go=t_go, cmd_dir=cmd_dir, cmd_throttle=cmd_throttle,
         h_true=h_true1, h_grad=h_grad1, h_est=h_est1, h_map_grad=h_map_grad1, t_in_range=t_in_range,

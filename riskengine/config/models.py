@@ -157,6 +157,13 @@ class NavigationSpec(_Strict):
     assumed_accel_bias_sigma_mps2: float = Field(0.003, gt=0.0, le=1.0)
     assumed_gyro_bias_dph: float = Field(0.0, ge=0.0, le=1e3)
     assumed_map_sigma_m: float = Field(0.0, ge=0.0, le=1e4, description="Onboard-map height error (1 sigma)")
+    terrain_offset_scale: float = Field(
+        1.0,
+        ge=0.0,
+        le=100.0,
+        description="The terrain offset each beam sees through the horizontal error, a consider parameter: its sigma "
+        "(derived from the onboard map at the assumed horizontal sigma) times this (0: not considered)",
+    )
     process_accel_sigma_mps2: float = Field(ge=0.0, le=10.0)
     gate_sigma: float = Field(gt=0.0, le=1e3)
     gate_floor_m: float = Field(0.0, ge=0.0, le=1e5)

@@ -45,6 +45,7 @@ from riskengine.core import (
 from riskengine.core.sensors import beam_direction_body
 from riskengine.core.vehicle import mass_flow
 from riskengine.errors import ConfigError
+from riskengine.terrain.offsets import offset_statistics
 
 _PARAM_CLASSES: dict[str, type] = {
     "vehicle": VehicleParams,
@@ -181,7 +182,19 @@ def _params_from_values(
             ),
             "beam_ranges": jnp.asarray([float(b.range) for b in layout], jnp.float32),
             "beam_velocities": jnp.asarray([float(b.velocity) for b in layout], jnp.float32),
-        }
+        },
+        "navigation": dict(
+            zip(
+                ("offset_sigma_m", "offset_correlation_m"),
+                (
+                    f32(x)
+                    for x in offset_statistics(
+                        terrain_values, values["navigation.assumed_horizontal_position_sigma_m"]
+                    )
+                ),
+                strict=True,
+            )
+        ),
     }
     for group, cls in _PARAM_CLASSES.items():
         extra = arrays.get(group, {})

@@ -118,7 +118,11 @@ def init(params: Params, key: Array) -> State:
         est_position_m=p_est,
         est_velocity_mps=v_est,
         attitude_knowledge_error_rad=knowledge,
-        nav=navigation.initial_filter(nav, jnp.stack([along0, jnp.asarray(frames.E_Y), up0])),
+        nav=navigation.initial_filter(
+            nav,
+            jnp.stack([along0, jnp.asarray(frames.E_Y), up0]),
+            int(params.altimeter.beam_directions.shape[0]),
+        ),
         # Planned preflight on the nominal PDI state (the dispersed truth is unknown to the plan).
         guidance=guidance.plan(g, r, p0, v0),
         cmd_dir=retrograde,
@@ -327,6 +331,8 @@ def _navigate(
                 predicted[b],
                 sensors.altimeter_sigma(alt, sensed.reading_m[b]),
                 sensed.valid[b] & predictable[b] & (alt.beam_ranges[b] > 0.0),
+                b,
+                p_est + predicted[b] * beams[b],
             )
             rejected = rejected | rej
         doppler = (alt.velocity_channel > 0.0) & ~f.failed

@@ -22,6 +22,8 @@ filter", 2017, sections 5-7; Groves, "Principles of GNSS, Inertial and Multisens
   *estimated* beam from the estimated position against the **onboard map**; row on position and attitude
   (``range_update``); noise variance is the reading's plus the map's height error seen along the beam.
   Innovation gating and the rejection / declare-failed guard (Hakuto-R Mission 1's).
+  Each beam's *terrain offset* (the ground's height change across the horizontal error under its spot)
+  is a Schmidt consider parameter: carried in ``NavFilter.cross_cov``, never estimated.
 * **Doppler** (velocity along each beam, relative to the ground): row on velocity and attitude, so
   velocity aiding also observes attitude error and, through velocity, accelerometer bias.
 * **Terrain-relative navigation** (optional): a horizontal position fix with ``trn_sigma_m`` inside an
@@ -34,6 +36,8 @@ nothing and no per-lane select of the covariance is needed.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -68,6 +72,8 @@ class NavFilter(PyTree):
     nis_count: Array  # int32
     pending_dt_s: Array  # time since the covariance was last propagated
     pending_velocity_mps: Array  # (3,) integral of the specific force over that time (site frame)
+    cross_cov: Array  # (12, B) covariance of the error state with each beam's terrain offset (consider)
+    offset_spot_m: Array  # (B, 3) where each beam's spot was at its last reading (estimated, site frame)
 
 
 def skew(v: Array) -> Array:
@@ -108,7 +114,7 @@ def initial_covariance(nav: NavigationParams, axes: Array) -> Array:
     )
 
 
-def initial_filter(nav: NavigationParams, axes: Array) -> NavFilter:
+def initial_filter(nav: NavigationParams, axes: Array, n_beams: int) -> NavFilter:
     """The filter at PDI; ``axes`` as in :func:`initial_covariance`."""
     return NavFilter(
         cov=initial_covariance(nav, axes),
@@ -121,6 +127,8 @@ def initial_filter(nav: NavigationParams, axes: Array) -> NavFilter:
         nis_count=jnp.int32(0),
         pending_dt_s=jnp.float32(0.0),
         pending_velocity_mps=jnp.zeros(3, jnp.float32),
+        cross_cov=jnp.zeros((NAV_STATE_DIM, n_beams), jnp.float32),
+        offset_spot_m=jnp.full((n_beams, 3), jnp.inf, jnp.float32),
     )
 
 
@@ -144,7 +152,12 @@ def accumulate(f: NavFilter, f_site: Array, dt: Array) -> NavFilter:
 
 
 def propagate_pending(
-    f: NavFilter, nav: NavigationParams, imu: ImuParams, c_est: Array, gradient: Array, due: Array
+    f: NavFilter,
+    nav: NavigationParams,
+    imu: ImuParams,
+    c_est: Array,
+    gradient: Array,
+    due: Array,
 ) -> NavFilter:
     """Propagate the covariance over the accumulated interval where ``due`` (with the interval's mean
     specific force), and restart the interval; elsewhere nothing changes (an interval of length 0 is the
@@ -190,6 +203,9 @@ def propagate(
     cov = jnp.concatenate(
         [m[:, 0:3] + dt * m[:, 3:6] + half * dv_cols, m[:, 3:6] + dt * dv_cols, m[:, 6:12]], axis=1
     )
+    x = f.cross_cov
+    dv_x = linalg.matmul(a, x[6:12]) + linalg.matmul(gradient, x[0:3])
+    cross = jnp.concatenate([x[0:3] + dt * x[3:6] + half * dv_x, x[3:6] + dt * dv_x, x[6:12]], axis=0)
     q_acc = jnp.square(imu.velocity_random_walk_mps_per_sqrt_s) + jnp.square(nav.process_accel_sigma_mps2)
     arw = imu.gyro_angle_random_walk_deg_per_sqrt_h * DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S
     drift = nav.assumed_gyro_bias_dph * DPH_TO_RADPS * dt
@@ -201,46 +217,84 @@ def propagate(
         + q_att * _MASK_ATT
     )
     cov = cov + q
-    return f.replace(cov=0.5 * (cov + cov.T))
+    return f.replace(cov=0.5 * (cov + cov.T), cross_cov=cross)
+
+
+class RowTerms(NamedTuple):
+    """What a scalar measurement's row ``h`` contributes, from its sparsity (three or six states)."""
+
+    ph: Array  # (12,) P h
+    h_x: Array  # h . correction (the corrections this step's earlier updates accumulated)
+    hph: Array  # h P h
+    hpc: Array  # (B,) h P_xc (the row against the beams' offsets' cross-covariance)
+
+
+class ConsiderTerm(NamedTuple):
+    """A row's coefficient on one beam's terrain offset, a consider parameter (``scalar_update``)."""
+
+    beam: int  # whose offset the row sees
+    coeff: Array  # h_c: the row's coefficient on it (1 / cos of the beam's angle off the vertical)
+    variance: Array  # its P_cc, sigma^2 (different beams' offsets are taken as uncorrelated)
+
+
+def innovation_variance(f: NavFilter, row: RowTerms, variance: Array, c: ConsiderTerm | None = None) -> Array:
+    """``S`` of a row: ``h P h + R``, plus ``2 h P_xc h_c + h_c P_cc h_c`` where it sees a beam's offset."""
+    if c is None:
+        return row.hph + variance
+    return row.hph + 2.0 * c.coeff * row.hpc[c.beam] + c.coeff * c.coeff * c.variance + variance
 
 
 def scalar_update(
-    f: NavFilter, ph: Array, h_x: Array, hph: Array, innovation: Array, variance: Array, weight: Array
+    f: NavFilter,
+    row: RowTerms,
+    innovation: Array,
+    variance: Array,
+    weight: Array,
+    c: ConsiderTerm | None = None,
 ) -> NavFilter:
-    """One scalar measurement ``y = h dx + noise`` (``variance``), applied with ``weight`` 0 or 1.
+    """One scalar measurement ``y = h dx + h_c c + noise`` (``variance``), applied with ``weight`` 0 or 1.
 
-    The caller gives ``ph = P h``, ``h_x = h . correction`` and ``hph = h . P h`` from the row's sparsity
-    (every row here touches three or six states). ``innovation`` is measured minus predicted from the
-    estimate before this step's corrections; ``h_x`` takes out the corrections already accumulated, as
-    sequential updates require. ``P - (P h)(P h)^T / S`` keeps ``P`` symmetric and, with ``S >= h P h``,
-    its diagonal non-negative (Cauchy-Schwarz) up to round-off.
+    ``c`` is the terrain offset under a beam (``ConsiderTerm``), a *consider* parameter (Schmidt, "Application of
+    state-space methods to navigation problems", Advances in Control Systems 3, 1966; Tapley, Schutz and
+    Born, "Statistical Orbit Determination", 2004, sec. 6.3): its variance ``P_cc`` and its
+    cross-covariance ``P_xc`` with the error state are carried, but it is never estimated, so readings
+    of one persistent offset cannot be averaged below it. The gain is ``K = (P h + h_c P_xc) / S``;
+    ``P -= K S K^T`` and ``P_xc -= K (h P_xc + h_c P_cc)``, with ``P_cc`` unchanged. ``innovation`` is
+    measured minus predicted from the estimate before this step's corrections; ``h_x`` takes out the
+    corrections already accumulated, as sequential updates require. The symmetric form keeps ``P``
+    symmetric and, with ``S`` at least the gain's own variance, its diagonal non-negative up to round-off.
     """
-    s = hph + variance
-    y = innovation - h_x
+    s = innovation_variance(f, row, variance, c)
+    g = row.ph if c is None else row.ph + c.coeff * f.cross_cov[:, c.beam]
+    c_row = row.hpc if c is None else row.hpc.at[c.beam].add(c.coeff * c.variance)
+    y = innovation - row.h_x
     w = weight / s
     return f.replace(
-        cov=f.cov - w * (ph[:, None] * ph[None, :]),
-        correction=f.correction + (w * y) * ph,
+        cov=f.cov - w * (g[:, None] * g[None, :]),
+        cross_cov=f.cross_cov - w * (g[:, None] * c_row[None, :]),
+        correction=f.correction + (w * y) * g,
         nis_sum=f.nis_sum + weight * y * y / s,
         nis_count=f.nis_count + (weight > 0).astype(jnp.int32),
     )
 
 
-def _sparse_row(f: NavFilter, parts: tuple[tuple[slice, Array], ...]) -> tuple[Array, Array, Array]:
-    """(P h, h . correction, h P h) for a row made of 3-vectors on a few 3-state blocks."""
+def _sparse_row(f: NavFilter, parts: tuple[tuple[slice, Array], ...]) -> RowTerms:
+    """The row's terms for a row made of 3-vectors on a few 3-state blocks."""
     ph = linalg.matvec(f.cov[:, parts[0][0]], parts[0][1])
     h_x = parts[0][1] @ f.correction[parts[0][0]]
+    hpc = linalg.rmatvec(f.cross_cov[parts[0][0]], parts[0][1])
     for block, h in parts[1:]:
         ph = ph + linalg.matvec(f.cov[:, block], h)
         h_x = h_x + h @ f.correction[block]
+        hpc = hpc + linalg.rmatvec(f.cross_cov[block], h)
     hph = parts[0][1] @ ph[parts[0][0]]
     for block, h in parts[1:]:
         hph = hph + h @ ph[block]
-    return ph, h_x, hph
+    return RowTerms(ph, h_x, hph, hpc)
 
 
-def _position_row(f: NavFilter, d: Array) -> tuple[Array, Array, Array]:
-    """(P h, h . correction, h P h) for a row ``d`` (3,) on position only."""
+def _position_row(f: NavFilter, d: Array) -> RowTerms:
+    """The terms of a row ``d`` (3,) on position only."""
     return _sparse_row(f, ((POS, d),))
 
 
@@ -254,6 +308,8 @@ def range_update(
     predicted_m: Array,
     reading_sigma_m: Array,
     valid: Array,
+    beam: int,
+    spot_m: Array,
 ) -> tuple[NavFilter, Array]:
     """Gate and apply one beam's slant range; returns (filter, rejected flag).
 
@@ -264,26 +320,47 @@ def range_update(
     ~1 km to tens of metres in seconds while the error stayed ~1 km: found by the NumPy twin). It enters the
     noise instead, as the range a horizontal error moves along the slope: ``(|grad| sigma_h / (-u . up))^2``.
     The noise variance is the reading's, plus the map's height error seen along the beam, plus that slope
-    term, so a filter tracking at 2 Hz does not believe itself more precise than its map. Innovation gate
+    term, so a filter tracking at 2 Hz does not believe itself more precise than its map. That white term
+    is the part of the ground's height change across the horizontal error that is new at every reading;
+    the part that persists while the spot stays within the terrain's correlation distance is the beam's
+    *terrain offset*, a consider parameter (``scalar_update``): sigma ``nav.offset_sigma_m`` (times
+    ``terrain_offset_scale``) and decorrelation distance ``nav.offset_correlation_m``, both derived from
+    the onboard map at the assumed horizontal sigma (``riskengine.terrain.offsets``). As the spot
+    (``spot_m``, where the estimated beam meets the map) moves by ``s`` between the beam's readings, the
+    offset's cross-covariance with the state decays by ``exp(-s / L)`` (first-order Gauss-Markov in
+    distance; Maybeck, "Stochastic Models, Estimation and Control" vol. 1, 1979, sec. 4.11). Without it the
+    filter averaged one persistent offset away over hundreds of readings: matched truth, vertical
+    ``e^2/P`` 2.27 (over-confident); with it 0.83-1.05 (docs/physics.md). Innovation gate
     ``|y| > max(gate_sigma sqrt(S), gate_floor_m)`` rejects; after ``max_consecutive_rejections``
     rejections in a row the instrument is declared failed and never used again (the hardware-fault guard
     Hakuto-R Mission 1 carried; ispace, 26 May 2023). An invalid reading (no return, not yet acquired,
     dropped out, or the instrument failed) changes nothing.
     """
     usable = valid & ~f.failed
+    # The beam's offset decorrelates as its spot moves over the ground (Gauss-Markov in distance).
+    moved = jnp.linalg.norm(spot_m - f.offset_spot_m[beam])
+    keep = jnp.where(usable, jnp.exp(-moved / jnp.maximum(nav.offset_correlation_m, 1e-3)), 1.0)
+    keep = jnp.where(jnp.isfinite(keep), keep, 0.0)
+    f = f.replace(
+        cross_cov=f.cross_cov.at[:, beam].multiply(keep),
+        offset_spot_m=f.offset_spot_m.at[beam].set(jnp.where(usable, spot_m, f.offset_spot_m[beam])),
+    )
     inv = 1.0 / jnp.maximum(-(beam_est @ up), 0.05)
     h_pos = up * inv
     h_att = (predicted_m * inv * MILLI) * jnp.cross(beam_est, up)
-    ph, h_x, hph = _sparse_row(f, ((POS, h_pos), (ATT, h_att)))
+    row = _sparse_row(f, ((POS, h_pos), (ATT, h_att)))
     p_pos = f.cov[0:3, 0:3]
     horizontal_var = jnp.maximum(0.5 * (jnp.trace(p_pos) - up @ linalg.matvec(p_pos, up)), 0.0)
     slope_var = jnp.square(slope_tan * inv) * horizontal_var
     variance = jnp.square(reading_sigma_m) + jnp.square(nav.assumed_map_sigma_m * inv) + slope_var
-    innovation = reading_m - predicted_m - h_x
-    gate = jnp.maximum(nav.gate_sigma * jnp.sqrt(hph + variance), nav.gate_floor_m)
+    innovation = reading_m - predicted_m - row.h_x
+    sigma = nav.terrain_offset_scale * nav.offset_sigma_m
+    c = ConsiderTerm(beam, inv, sigma * sigma)  # the beam's own offset, along the beam as the range is
+    s = innovation_variance(f, row, variance, c)
+    gate = jnp.maximum(nav.gate_sigma * jnp.sqrt(s), nav.gate_floor_m)
     accepted = usable & (jnp.abs(innovation) <= gate)
     rejected = usable & ~accepted
-    f = scalar_update(f, ph, h_x, hph, reading_m - predicted_m, variance, accepted.astype(jnp.float32))
+    f = scalar_update(f, row, reading_m - predicted_m, variance, accepted.astype(jnp.float32), c)
     consecutive = jnp.where(
         rejected, f.consecutive_rejections + 1, jnp.where(accepted, 0, f.consecutive_rejections)
     )
@@ -305,9 +382,8 @@ def doppler_update(
     """Velocity along one beam relative to the ground: ``y = u . v``, row ``u`` on velocity and ``u x v``
     on attitude (``(eps x u) . v = eps . (u x v)``)."""
     parts = ((VEL, beam_est), (ATT, jnp.cross(beam_est, v_est) * MILLI))
-    ph, h_x, hph = _sparse_row(f, parts)
     var = jnp.square(jnp.maximum(noise_mps, 1e-4))
-    return scalar_update(f, ph, h_x, hph, measured_mps - beam_est @ v_est, var, weight)
+    return scalar_update(f, _sparse_row(f, parts), measured_mps - beam_est @ v_est, var, weight)
 
 
 def position_fix_update(
@@ -316,8 +392,7 @@ def position_fix_update(
     """Horizontal position fix (terrain-relative navigation): one scalar per row of ``directions`` (k, 3)."""
     var = jnp.square(jnp.maximum(sigma_m, 1e-3))
     for i in range(directions.shape[0]):
-        ph, h_x, hph = _position_row(f, directions[i])
-        f = scalar_update(f, ph, h_x, hph, measured_m[i] - predicted_m[i], var, weight)
+        f = scalar_update(f, _position_row(f, directions[i]), measured_m[i] - predicted_m[i], var, weight)
     return f
 
 

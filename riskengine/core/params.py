@@ -135,6 +135,11 @@ class NavigationParams(PyTree):
     assumed_accel_bias_sigma_mps2: Array
     assumed_gyro_bias_dph: Array  # not a filter state: its attitude drift enters as process noise
     assumed_map_sigma_m: Array  # onboard-map height error, added to each altimeter reading's variance
+    # Each beam's terrain offset through the horizontal error, a consider parameter (navigation.py): its
+    # sigma and decorrelation distance are derived from the onboard map (riskengine.terrain.offsets).
+    terrain_offset_scale: Array  # the derived sigma's multiplier (0: not considered)
+    offset_sigma_m: Array  # derived, not a study parameter
+    offset_correlation_m: Array  # derived, not a study parameter
     process_accel_sigma_mps2: Array  # unmodelled acceleration (white), all axes
     # Innovation gating and the fault guard.
     gate_sigma: Array  # reject a reading whose innovation exceeds gate_sigma * sqrt(S) ...

@@ -79,14 +79,19 @@ def apollo11_streams() -> list[dict]:
 def test_apollo11_facts_across_noise_streams(apollo11_streams):
     # Apollo 11 is one flight; the replay at one seed is one draw of the radar's noise, the IMU's walks and
     # the ground under the pads, so the facts are judged over 8 noise streams (measured: all 8 land, P66
-    # 144-156 s, propellant left 118-175 kg). Every fact but the propellant left holds at 7 of 8 or more.
+    # 133-163 s, propellant left 98-202 kg). P66 lasts longer where the approach hands over higher and
+    # faster: seeds 1 and 2 enter P66 at 162-164 m with ~6 m/s still to null (the others at 143-161 m), and
+    # their P66 runs past the fact's 158 s; with the terrain offset considered the filter's vertical
+    # estimate near the gate follows the radar less, which moves that handover. Every other fact but the
+    # propellant left holds at all 8.
     # The load is the plan's need plus what touches down with 73 s of hover (~295 kg) on the plan; Armstrong's
     # P66, flown ~30 s longer than the plan's, spends ~125 kg of it and navigation a little more, so ~30-40 s
     # are left, not Apollo 11's 45-50 s (184-206 kg): the fact shows the difference, nothing is tuned to it.
     n = len(apollo11_streams)
     held = {fid: sum(bool(r["facts"][fid]) for r in apollo11_streams) for fid in apollo11_streams[0]["facts"]}
     assert held.pop("apollo11_propellant_left") <= 2
-    assert all(k >= n - 1 for k in held.values()), held
+    assert held.pop("apollo11_p66_duration") >= n - 2
+    assert all(k == n for k in held.values()), held
     left = sorted(r["propellant_remaining_kg"] for r in apollo11_streams)
     assert 110.0 <= (left[n // 2 - 1] + left[n // 2]) / 2 <= 180.0, left
 
@@ -156,9 +161,9 @@ def test_a_sweep_of_an_as_flown_input_stays_as_flown():
 def test_the_planned_profile_takes_about_twelve_minutes():
     # The preset alone (no crew inputs): the press kit's ~12 min plan, its P66 ~2 min from the 500 ft low gate.
     # Flown over 8 noise streams: the radar's noise moves the approach's corrections, and with them where the
-    # LM comes down. Measured: 6 of 8 land with 208-300 kg left (the 73 s reserve is ~295 kg at touchdown on
-    # the perfect-knowledge plan); seeds 6 and 7 come to rest on 13 and 23 deg ground, beyond the 12 deg
-    # operational tilt (hard_landing): the ground under the pads, not the descent. Before the approach handed
+    # LM comes down. Measured: 7 of 8 land with 217-299 kg left (the 73 s reserve is ~295 kg at touchdown on
+    # the perfect-knowledge plan); seed 7 comes to rest on 19 deg ground, beyond the 12 deg operational tilt
+    # (hard_landing): the ground under the pads, not the descent. Before the approach handed
     # over on its vertical channel (guidance.vertical_arrived) 2 of 8 ran dry: those that stayed a few metres
     # above the gate crawled to it at a near hover.
     runs = [
@@ -186,7 +191,7 @@ def test_the_planned_profile_takes_about_twelve_minutes():
     assert 700.0 <= durations[len(durations) // 2] <= 760.0
     for run in landed:
         assert 700.0 <= float(run.result.duration_s) <= 755.0
-        # about the planned 2 min, shorter than the 2 min 23 s Armstrong flew (measured 111-140 s)
+        # about the planned 2 min, shorter than the 2 min 23 s Armstrong flew (measured 110-138 s)
         assert float(run.result.duration_s) - _event_t(run, "terminal_descent_start") < 143.0
 
 
