@@ -13,12 +13,13 @@ from riskengine.config import ScenarioSpec, build_params, nominal_propellant_nee
 from riskengine.config.parameters import PARAMETERS
 from riskengine.config.scenario import (
     _PERFECT_KNOWLEDGE,
+    _simulate_one,
     hover_mass_flow_kgps,
     hover_reserve_kg,
     propellant_load_kg,
     resolved_values,
 )
-from riskengine.core import Outcome, simulate
+from riskengine.core import Outcome
 from riskengine.core.outcomes import TouchdownMode
 from riskengine.errors import ConfigError
 from riskengine.replay import (
@@ -111,20 +112,18 @@ def test_apollo11_loads_for_73_s_of_hover_left_on_the_plan(apollo11):
     assert float(apollo11.params.guidance.terminal_time_constant_s) == 85.0  # flown all the same
 
 
-@pytest.mark.parametrize(
-    ("scenario", "site", "hover_s"),
-    [(APOLLO, "tranquility_base", 73.0), ({}, "mare_frigoris", 60.0), ({}, "mare_frigoris", 0.0)],
-)
-def test_the_nominal_descent_touches_down_with_the_hover_reserve(scenario, site, hover_s):
+def test_the_nominal_descent_touches_down_with_the_hover_reserve():
     # fuel_margin_hover_s is what is left at touchdown: the nominal descent (perfect knowledge, the descent
     # the need comes from) loaded for it lands with the reserve, within what the heavier lander's slightly
-    # different descent burns (measured: Apollo 302.1 kg for 294.8; Frigoris 11.8 for 11.6).
-    spec = ScenarioSpec(**scenario, overrides=_PERFECT_KNOWLEDGE)
-    params = build_params(spec, site, {"fuel_margin_hover_s": hover_s})
-    result = jax.jit(simulate)(params, jax.random.key(0))
-    reserve = hover_reserve_kg(resolved_values(spec, site), hover_s)
+    # different descent burns (measured: the LM 302.1 kg for 294.8; an m1-class lander at Frigoris, 60 s,
+    # 11.8 kg for 11.6).
+    spec = ScenarioSpec(**APOLLO, overrides=_PERFECT_KNOWLEDGE)
+    params = build_params(spec, "tranquility_base", {"fuel_margin_hover_s": 73.0})
+    # The need solver's own compiled program (it has flown these shapes already): no second compile.
+    result = _simulate_one(params, jax.random.key(0))
+    reserve = hover_reserve_kg(resolved_values(spec, "tranquility_base"), 73.0)
     assert int(result.outcome) == int(Outcome.LANDED)
-    assert float(result.propellant_remaining_kg) == pytest.approx(reserve, rel=0.05, abs=0.5)
+    assert float(result.propellant_remaining_kg) == pytest.approx(reserve, rel=0.05)
 
 
 def test_a_hover_deficit_that_leaves_nothing_to_load_is_refused():
