@@ -273,6 +273,15 @@ def _hpc(f: _Filter, *parts: tuple[slice, A]) -> A:
     return sum(np.einsum("bi,bij->bj", h, f.cross[:, block, :]) for block, h in parts)  # type: ignore[return-value]
 
 
+def _innovation_variance(hph: A, variance: Any, hpc: A, consider: tuple[int, A, Any] | None) -> A:
+    """``navigation.innovation_variance``: ``h P h + R``, plus ``2 h P_xc h_c + h_c P_cc h_c`` for a beam's
+    terrain offset."""
+    if consider is None:
+        return hph + variance
+    k, coeff, var_c = consider
+    return hph + variance + F(2) * coeff * hpc[:, k] + coeff * coeff * var_c
+
+
 def _update(
     f: _Filter,
     ph: A,
@@ -287,11 +296,10 @@ def _update(
     """Sequential scalar update ``y = h dx + h_c c + noise`` with weight 0 or 1 per lane (``P h`` and
     ``h P_xc`` given); ``consider`` = (beam, h_c (B,), P_cc) where the row sees that beam's terrain offset
     (navigation.scalar_update, Schmidt's consider update)."""
-    s = hph + variance
+    s = _innovation_variance(hph, variance, hpc, consider)
     g, c_row = ph, hpc
     if consider is not None:
         k, coeff, var_c = consider
-        s = s + F(2) * coeff * hpc[:, k] + coeff * coeff * var_c
         g = ph + _c(coeff) * f.cross[:, :, k]
         c_row = hpc.copy()
         c_row[:, k] = c_row[:, k] + coeff * var_c
@@ -430,8 +438,9 @@ def _beam_updates(
         horizontal = np.maximum(F(0.5) * (trace - _dot(seen.up, _mv(p_pos, seen.up))), F(0))
         variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2 + (seen.slope_tan * inv) ** 2 * horizontal
         y = reading[:, k] - seen.range_m
-        s = hph + variance + F(2) * inv * hpc[:, k] + inv * inv * sigma_c * sigma_c
-        gate = np.maximum(nav.gate_sigma * np.sqrt(s), nav.gate_floor_m)
+        gate = np.maximum(
+            nav.gate_sigma * np.sqrt(_innovation_variance(hph, variance, hpc, consider)), nav.gate_floor_m
+        )
         accepted = usable & (np.abs(y - h_x) <= gate)
         rejected_k = usable & ~accepted
         f = _update(f, ph, h_x, hph, hpc, y, variance, accepted.astype(F), consider)

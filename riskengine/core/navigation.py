@@ -152,12 +152,7 @@ def accumulate(f: NavFilter, f_site: Array, dt: Array) -> NavFilter:
 
 
 def propagate_pending(
-    f: NavFilter,
-    nav: NavigationParams,
-    imu: ImuParams,
-    c_est: Array,
-    gradient: Array,
-    due: Array,
+    f: NavFilter, nav: NavigationParams, imu: ImuParams, c_est: Array, gradient: Array, due: Array
 ) -> NavFilter:
     """Propagate the covariance over the accumulated interval where ``due`` (with the interval's mean
     specific force), and restart the interval; elsewhere nothing changes (an interval of length 0 is the
@@ -328,7 +323,8 @@ def range_update(
     the onboard map at the assumed horizontal sigma (``riskengine.terrain.offsets``). As the spot
     (``spot_m``, where the estimated beam meets the map) moves by ``s`` between the beam's readings, the
     offset's cross-covariance with the state decays by ``exp(-s / L)`` (first-order Gauss-Markov in
-    distance; Maybeck, "Stochastic Models, Estimation and Control" vol. 1, 1979, sec. 4.11). Without it the
+    distance; shaping-filter models, Maybeck, "Stochastic Models, Estimation and Control" vol. 1, 1979). The
+    spot is taken at the predicted (latency-compensated) range along the estimated beam. Without it the
     filter averaged one persistent offset away over hundreds of readings: matched truth, vertical
     ``e^2/P`` 2.27 (over-confident); with it 0.83-1.05 (docs/physics.md). Innovation gate
     ``|y| > max(gate_sigma sqrt(S), gate_floor_m)`` rejects; after ``max_consecutive_rejections``

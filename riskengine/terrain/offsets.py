@@ -9,8 +9,9 @@ computes them from the onboard map, as here:
 
 * ``sigma``: the rms of ``o`` over spots ``q`` uniform on the map's finest level (the landing region, where
   the readings that matter are taken) and errors ``d ~ N(0, sigma_h^2 I)``, ``sigma_h`` the filter's assumed
-  horizontal sigma (the structure function of the terrain averaged over the error's distribution;
-  Hollowell, "Heli/SITAN", IEEE PLANS 1990, takes the same expectation for its terrain-linearisation noise).
+  horizontal sigma (the structure function of the terrain averaged over the error's distribution, the
+  stochastic-linearisation idea of SITAN: Hostetler and Andreas, "Nonlinear Kalman filtering techniques
+  for terrain-aided navigation", IEEE Trans. Automatic Control 28(3), 1983).
 * ``correlation``: the spot displacement at which the correlation of ``o`` between two spots (the same
   error ``d``) falls to 1/e, the distance of the exponential (Gauss-Markov) model the filter uses.
 """
