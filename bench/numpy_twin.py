@@ -273,13 +273,25 @@ def _hpc(f: _Filter, *parts: tuple[slice, A]) -> A:
     return sum(np.einsum("bi,bij->bj", h, f.cross[:, block, :]) for block, h in parts)  # type: ignore[return-value]
 
 
+_NUGGET = 1e-4  # the offsets' white part, a fraction of their variance (navigation.NUGGET)
+
+
+def _spot_correlation(a: A, b: A, length: Any) -> A:
+    """``exp(-|a - b| / L)`` between spots (..., 3), 0 where either has not been read (infinite)."""
+    ok = np.isfinite(a).all(axis=-1) & np.isfinite(b).all(axis=-1)
+    with np.errstate(invalid="ignore"):  # inf - inf where a spot is unread, masked out
+        d = np.sqrt((np.where(ok[..., None], a - b, F(0)) ** 2).sum(axis=-1))
+    length = np.reshape(length, np.shape(length) + (1,) * (d.ndim - np.ndim(length)))
+    return np.where(ok, np.exp(-d / length), F(0)).astype(F)
+
+
 def _innovation_variance(hph: A, variance: Any, hpc: A, consider: tuple[int, A, Any] | None) -> A:
     """``navigation.innovation_variance``: ``h P h + R``, plus ``2 h P_xc h_c + h_c P_cc h_c`` for a beam's
     terrain offset."""
     if consider is None:
         return hph + variance
-    k, coeff, var_c = consider
-    return hph + variance + F(2) * coeff * hpc[:, k] + coeff * coeff * var_c
+    k, coeff, cov_row = consider
+    return hph + variance + F(2) * coeff * hpc[:, k] + coeff * coeff * cov_row[:, k]
 
 
 def _update(
@@ -294,15 +306,14 @@ def _update(
     consider: tuple[int, A, Any] | None = None,
 ) -> _Filter:
     """Sequential scalar update ``y = h dx + h_c c + noise`` with weight 0 or 1 per lane (``P h`` and
-    ``h P_xc`` given); ``consider`` = (beam, h_c (B,), P_cc) where the row sees that beam's terrain offset
-    (navigation.scalar_update, Schmidt's consider update)."""
+    ``h P_xc`` given); ``consider`` = (beam, h_c (B,), P_cc's row (B, NB)) where the row sees that beam's
+    terrain offset (navigation.scalar_update, Schmidt's consider update)."""
     s = _innovation_variance(hph, variance, hpc, consider)
     g, c_row = ph, hpc
     if consider is not None:
-        k, coeff, var_c = consider
+        k, coeff, cov_row = consider
         g = ph + _c(coeff) * f.cross[:, :, k]
-        c_row = hpc.copy()
-        c_row[:, k] = c_row[:, k] + coeff * var_c
+        c_row = hpc + _c(coeff) * cov_row
     y = innovation - h_x
     w = weight / s
     return replace(
@@ -411,17 +422,24 @@ def _beam_updates(
         seen = _predicted_beam(prm, p_est, v_est, u_est, h_est)
         predicted.append((u_est, seen))
         usable = valid[:, k] & seen.ok & (alt.beam_ranges[k] > 0) & ~failed
-        # The beam's terrain offset decorrelates as its spot moves (navigation.range_update).
+        # The beams' terrain offsets are one field at their spots: the offset at the new spot is kriged
+        # from those at the current ones (navigation._move_spot).
         spot = p_est + _c(seen.range_m) * u_est
-        moved = _norm(spot - f.spot[:, k])
-        with np.errstate(invalid="ignore"):
-            keep = np.where(usable, np.exp(-moved / np.maximum(nav.offset_correlation_m, F(1e-3))), F(1))
-        keep = np.where(np.isfinite(keep), keep, F(0)).astype(F)
+        length = np.maximum(nav.offset_correlation_m, F(1e-3))
+        big_k = _spot_correlation(f.spot[:, :, None, :], f.spot[:, None, :, :], length)
+        n_beams = f.spot.shape[1]
+        big_k = np.where(np.eye(n_beams, dtype=bool), F(1 + _NUGGET), big_k)
+        weights = np.linalg.solve(big_k, _spot_correlation(spot[:, None, :], f.spot, length)[..., None])[
+            ..., 0
+        ]
+        weights = np.where(_c(usable), weights, np.eye(n_beams, dtype=F)[k]).astype(F)
         cross = f.cross.copy()
-        cross[:, :, k] = cross[:, :, k] * _c(keep)
+        cross[:, :, k] = np.einsum("bij,bj->bi", f.cross, weights)
         spots = f.spot.copy()
         spots[:, k] = np.where(_c(usable), spot, f.spot[:, k])
         f = replace(f, cross=cross, spot=spots)
+        correlation = _spot_correlation(spots[:, k][:, None, :], spots, length)
+        correlation[:, k] = F(1 + _NUGGET)
         # Rows for level ground (the metre-scale slope enters the noise with the horizontal uncertainty).
         inv = F(1) / np.maximum(-_dot(u_est, seen.up), F(0.05))
         h_pos = seen.up * _c(inv)
@@ -431,12 +449,15 @@ def _beam_updates(
         hph = _dot(h_pos, ph[:, 0:3]) + _dot(h_att, ph[:, 6:9])
         hpc = _hpc(f, (slice(0, 3), h_pos), (slice(6, 9), h_att))
         sigma_c = nav.terrain_offset_scale * nav.offset_sigma_m
-        consider = (k, inv, sigma_c * sigma_c)
+        consider = (k, inv, _c(sigma_c * sigma_c) * correlation)
         sigma = alt.noise_floor_m + alt.noise_fraction * np.abs(reading[:, k])
         p_pos = f.cov[:, 0:3, 0:3]
         trace = p_pos[:, 0, 0] + p_pos[:, 1, 1] + p_pos[:, 2, 2]
         horizontal = np.maximum(F(0.5) * (trace - _dot(seen.up, _mv(p_pos, seen.up))), F(0))
-        variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2 + (seen.slope_tan * inv) ** 2 * horizontal
+        excess = np.maximum(
+            seen.slope_tan**2 * horizontal - sigma_c * sigma_c, F(0)
+        )  # navigation.range_update
+        variance = sigma**2 + (nav.assumed_map_sigma_m * inv) ** 2 + inv**2 * excess
         y = reading[:, k] - seen.range_m
         gate = np.maximum(
             nav.gate_sigma * np.sqrt(_innovation_variance(hph, variance, hpc, consider)), nav.gate_floor_m

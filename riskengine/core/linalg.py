@@ -8,6 +8,8 @@ a 1024-lane block then round differently); a sample's bits would depend on the b
 
 from __future__ import annotations
 
+import jax.numpy as jnp
+
 from riskengine.core.params import Array
 
 
@@ -24,3 +26,21 @@ def rmatvec(m: Array, v: Array) -> Array:
 def matmul(a: Array, b: Array) -> Array:
     """``a @ b`` for ``a`` (n, k) and ``b`` (k, m)."""
     return (a[:, :, None] * b[None, :, :]).sum(axis=1)
+
+
+def solve_spd(m: Array, v: Array) -> Array:
+    """``m^-1 v`` for a small symmetric positive-definite ``m`` (n, n) and ``v`` (n,): Cholesky, unrolled
+    over the static ``n`` (a handful of scalar operations for the altimeter's few beams)."""
+    n = m.shape[0]
+    low: list[list[Array]] = [[jnp.zeros((), m.dtype)] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1):
+            s = m[i, j] - sum((low[i][k] * low[j][k] for k in range(j)), jnp.zeros((), m.dtype))
+            low[i][j] = jnp.sqrt(s) if i == j else s / low[j][j]
+    y: list[Array] = []
+    for i in range(n):
+        y.append((v[i] - sum((low[i][k] * y[k] for k in range(i)), jnp.zeros((), m.dtype))) / low[i][i])
+    x: list[Array] = [jnp.zeros((), m.dtype)] * n
+    for i in reversed(range(n)):
+        x[i] = (y[i] - sum((low[k][i] * x[k] for k in range(i + 1, n)), jnp.zeros((), m.dtype))) / low[i][i]
+    return jnp.stack(x)

@@ -23,7 +23,8 @@ filter", 2017, sections 5-7; Groves, "Principles of GNSS, Inertial and Multisens
   (``range_update``); noise variance is the reading's plus the map's height error seen along the beam.
   Innovation gating and the rejection / declare-failed guard (Hakuto-R Mission 1's).
   Each beam's *terrain offset* (the ground's height change across the horizontal error under its spot)
-  is a Schmidt consider parameter: carried in ``NavFilter.cross_cov``, never estimated.
+  is a Schmidt consider parameter: carried in ``NavFilter.cross_cov``, never estimated; the beams'
+  offsets are one field sampled at their spots, kriged as the spots move (``_move_spot``).
 * **Doppler** (velocity along each beam, relative to the ground): row on velocity and attitude, so
   velocity aiding also observes attitude error and, through velocity, accelerometer bias.
 * **Terrain-relative navigation** (optional): a horizontal position fix with ``trn_sigma_m`` inside an
@@ -229,14 +230,14 @@ class ConsiderTerm(NamedTuple):
 
     beam: int  # whose offset the row sees
     coeff: Array  # h_c: the row's coefficient on it (1 / cos of the beam's angle off the vertical)
-    variance: Array  # its P_cc, sigma^2 (different beams' offsets are taken as uncorrelated)
+    cov_row: Array  # (B,) its row of P_cc: covariance with every beam's offset (its own: sigma^2)
 
 
 def innovation_variance(f: NavFilter, row: RowTerms, variance: Array, c: ConsiderTerm | None = None) -> Array:
     """``S`` of a row: ``h P h + R``, plus ``2 h P_xc h_c + h_c P_cc h_c`` where it sees a beam's offset."""
     if c is None:
         return row.hph + variance
-    return row.hph + 2.0 * c.coeff * row.hpc[c.beam] + c.coeff * c.coeff * c.variance + variance
+    return row.hph + 2.0 * c.coeff * row.hpc[c.beam] + c.coeff * c.coeff * c.cov_row[c.beam] + variance
 
 
 def scalar_update(
@@ -254,14 +255,14 @@ def scalar_update(
     Born, "Statistical Orbit Determination", 2004, sec. 6.3): its variance ``P_cc`` and its
     cross-covariance ``P_xc`` with the error state are carried, but it is never estimated, so readings
     of one persistent offset cannot be averaged below it. The gain is ``K = (P h + h_c P_xc) / S``;
-    ``P -= K S K^T`` and ``P_xc -= K (h P_xc + h_c P_cc)``, with ``P_cc`` unchanged. ``innovation`` is
+    ``P -= K S K^T`` and ``P_xc -= K (h P_xc + h_c P_cc[beam])``, with ``P_cc`` unchanged. ``innovation`` is
     measured minus predicted from the estimate before this step's corrections; ``h_x`` takes out the
     corrections already accumulated, as sequential updates require. The symmetric form keeps ``P``
     symmetric and, with ``S`` at least the gain's own variance, its diagonal non-negative up to round-off.
     """
     s = innovation_variance(f, row, variance, c)
     g = row.ph if c is None else row.ph + c.coeff * f.cross_cov[:, c.beam]
-    c_row = row.hpc if c is None else row.hpc.at[c.beam].add(c.coeff * c.variance)
+    c_row = row.hpc if c is None else row.hpc + c.coeff * c.cov_row
     y = innovation - row.h_x
     w = weight / s
     return f.replace(
@@ -293,6 +294,53 @@ def _position_row(f: NavFilter, d: Array) -> RowTerms:
     return _sparse_row(f, ((POS, d),))
 
 
+# The offsets' white "nugget" (Cressie 1993, sec. 2.3.1), as a fraction of their variance: it keeps the
+# spots' correlation matrix invertible in float32 when two spots coincide, and costs a stationary beam a
+# 1e-4 decay of its cross-covariance per reading.
+NUGGET = 1e-4
+
+
+def _correlation(a: Array, b: Array, length: Array) -> Array:
+    """``exp(-|a - b| / L)`` between spots (..., 3); 0 where either has not been read (infinite)."""
+    ok = jnp.all(jnp.isfinite(a), axis=-1) & jnp.all(jnp.isfinite(b), axis=-1)
+    d = jnp.sqrt(jnp.sum(jnp.square(jnp.where(ok[..., None], a - b, 0.0)), axis=-1))
+    return jnp.where(ok, jnp.exp(-d / length), 0.0)
+
+
+def _move_spot(
+    f: NavFilter, nav: NavigationParams, beam: int, spot_m: Array, usable: Array
+) -> tuple[NavFilter, Array]:
+    """Move ``beam``'s spot to ``spot_m``; returns (filter, the beam's row of the offsets' correlation).
+
+    The offsets are one field sampled at the beams' spots, with correlation ``exp(-d / L)`` over a
+    distance ``d`` (``riskengine.terrain.offsets``). The offset at the new spot is predicted from those at
+    the current spots (all beams', this one's old spot among them) by its best linear predictor, simple
+    kriging: ``c_new = a . c + w`` with ``a = K^-1 k``, ``K`` the current spots' correlations, ``k`` theirs
+    with the new spot and ``w`` independent of everything the filter knows (Cressie, "Statistics for
+    Spatial Data", 1993, sec. 3.4). So the cross-covariance column becomes ``P_xc a``, and ``P_cc`` stays the
+    field's covariance at the spots, exactly, whatever the geometry: it is recomputed from the spots, not
+    carried. With the other beams' spots far away, ``a`` is ``exp(-moved / L)`` on the beam's own old
+    spot, first-order Gauss-Markov decay in distance (Maybeck, "Stochastic Models, Estimation and
+    Control" vol. 1, 1979); as the spots converge near the ground, the beams see one offset, not three.
+    """
+    length = jnp.maximum(nav.offset_correlation_m, 1e-3)
+    spots = f.offset_spot_m
+    n = spots.shape[0]
+    big_k = _correlation(spots[:, None, :], spots[None, :, :], length)
+    big_k = jnp.where(jnp.eye(n, dtype=bool), 1.0 + NUGGET, big_k)
+    k = _correlation(spot_m[None, :], spots, length)  # (B,)
+    a = jnp.where(usable, linalg.solve_spd(big_k, k), jnp.eye(n, dtype=k.dtype)[beam])
+    moved_spots = spots.at[beam].set(jnp.where(usable, spot_m, spots[beam]))
+    row = _correlation(moved_spots[beam][None, :], moved_spots, length).at[beam].set(1.0 + NUGGET)
+    return (
+        f.replace(
+            cross_cov=f.cross_cov.at[:, beam].set(linalg.matvec(f.cross_cov, a)),
+            offset_spot_m=moved_spots,
+        ),
+        row,
+    )
+
+
 def range_update(
     f: NavFilter,
     nav: NavigationParams,
@@ -312,46 +360,40 @@ def range_update(
     ``up / (-u . up)`` on position and ``r / (-u . up) (u x up)`` on attitude (``u_true = u + eps x u``).
     The ground's slope is not in the row: at the metre scale of the map's cells it says nothing that holds
     over a horizontal uncertainty of hundreds of metres (with it, the horizontal position sigma fell from
-    ~1 km to tens of metres in seconds while the error stayed ~1 km: found by the NumPy twin). It enters the
-    noise instead, as the range a horizontal error moves along the slope: ``(|grad| sigma_h / (-u . up))^2``.
-    The noise variance is the reading's, plus the map's height error seen along the beam, plus that slope
-    term, so a filter tracking at 2 Hz does not believe itself more precise than its map. That white term
-    is the part of the ground's height change across the horizontal error that is new at every reading;
-    the part that persists while the spot stays within the terrain's correlation distance is the beam's
-    *terrain offset*, a consider parameter (``scalar_update``): sigma ``nav.offset_sigma_m`` (times
-    ``terrain_offset_scale``) and decorrelation distance ``nav.offset_correlation_m``, both derived from
-    the onboard map at the assumed horizontal sigma (``riskengine.terrain.offsets``). As the spot
-    (``spot_m``, where the estimated beam meets the map) moves by ``s`` between the beam's readings, the
-    offset's cross-covariance with the state decays by ``exp(-s / L)`` (first-order Gauss-Markov in
-    distance; shaping-filter models, Maybeck, "Stochastic Models, Estimation and Control" vol. 1, 1979). The
-    spot is taken at the predicted (latency-compensated) range along the estimated beam. Without it the
-    filter averaged one persistent offset away over hundreds of readings: matched truth, vertical
-    ``e^2/P`` 2.27 (over-confident); with it 0.83-1.05 (docs/physics.md). Innovation gate
+    ~1 km to tens of metres in seconds while the error stayed ~1 km: found by the NumPy twin). The ground's
+    height change across the horizontal error is the beam's *terrain offset*, a consider parameter
+    (``scalar_update``): sigma ``nav.offset_sigma_m`` (times ``terrain_offset_scale``) and decorrelation
+    distance ``nav.offset_correlation_m``, both derived from the onboard map at the assumed horizontal
+    sigma (``riskengine.terrain.offsets``), the beams' offsets one field sampled at their spots
+    (``_move_spot``; ``spot_m`` is where the estimated beam meets the map at the predicted,
+    latency-compensated range). That sigma is the map's average; where the local slope moves the range
+    across the horizontal uncertainty by more, ``|grad| sigma_h > sigma`` (a wall), the excess enters the
+    noise as white: ``(|grad|^2 sigma_h^2 - sigma^2) / (-u . up)^2``, so the gate does not reject a wall's
+    readings as faults. The noise variance is the reading's, plus the map's height error seen along the
+    beam, plus that excess. Without the consider offset the filter averaged one persistent offset away
+    over hundreds of readings: matched truth, vertical ``e^2/P`` 2.27 (over-confident); with it, and the
+    slope term only where it exceeds the offset, 0.68, and every aided record inside its NEES band
+    (docs/physics.md). Innovation gate
     ``|y| > max(gate_sigma sqrt(S), gate_floor_m)`` rejects; after ``max_consecutive_rejections``
     rejections in a row the instrument is declared failed and never used again (the hardware-fault guard
     Hakuto-R Mission 1 carried; ispace, 26 May 2023). An invalid reading (no return, not yet acquired,
     dropped out, or the instrument failed) changes nothing.
     """
     usable = valid & ~f.failed
-    # The beam's offset decorrelates as its spot moves over the ground (Gauss-Markov in distance).
-    moved = jnp.linalg.norm(spot_m - f.offset_spot_m[beam])
-    keep = jnp.where(usable, jnp.exp(-moved / jnp.maximum(nav.offset_correlation_m, 1e-3)), 1.0)
-    keep = jnp.where(jnp.isfinite(keep), keep, 0.0)
-    f = f.replace(
-        cross_cov=f.cross_cov.at[:, beam].multiply(keep),
-        offset_spot_m=f.offset_spot_m.at[beam].set(jnp.where(usable, spot_m, f.offset_spot_m[beam])),
-    )
+    f, correlation = _move_spot(f, nav, beam, spot_m, usable)
     inv = 1.0 / jnp.maximum(-(beam_est @ up), 0.05)
     h_pos = up * inv
     h_att = (predicted_m * inv * MILLI) * jnp.cross(beam_est, up)
     row = _sparse_row(f, ((POS, h_pos), (ATT, h_att)))
     p_pos = f.cov[0:3, 0:3]
     horizontal_var = jnp.maximum(0.5 * (jnp.trace(p_pos) - up @ linalg.matvec(p_pos, up)), 0.0)
-    slope_var = jnp.square(slope_tan * inv) * horizontal_var
+    sigma = nav.terrain_offset_scale * nav.offset_sigma_m
+    # Where the local slope moves the range across the horizontal uncertainty by more than the map's
+    # average offset (a wall), the excess is white noise: the consider offset carries the average.
+    slope_var = jnp.square(inv) * jnp.maximum(jnp.square(slope_tan) * horizontal_var - sigma * sigma, 0.0)
     variance = jnp.square(reading_sigma_m) + jnp.square(nav.assumed_map_sigma_m * inv) + slope_var
     innovation = reading_m - predicted_m - row.h_x
-    sigma = nav.terrain_offset_scale * nav.offset_sigma_m
-    c = ConsiderTerm(beam, inv, sigma * sigma)  # the beam's own offset, along the beam as the range is
+    c = ConsiderTerm(beam, inv, (sigma * sigma) * correlation)  # along the beam, as the range is
     s = innovation_variance(f, row, variance, c)
     gate = jnp.maximum(nav.gate_sigma * jnp.sqrt(s), nav.gate_floor_m)
     accepted = usable & (jnp.abs(innovation) <= gate)
