@@ -32,7 +32,7 @@ def test_working_system_success(site: str, floor: float):
     # Measured at 512 samples (engine 5dc4e13, the beams' terrain offsets kriged as one field): Frigoris
     # 0.914, Atlas 0.484 (most failures at rest beyond 12 deg of tilt on the rough floor at the footpad
     # scale, the rest dry from IMU drift); at 2000 samples 0.910 and 0.485, paired against the engine
-    # before 0.9095 and 0.506 (McNemar z +0.12 and -1.59: no change claimable). The floors sit ~1.1-1.8
+    # before 0.9095 and 0.506 (McNemar z +0.12 and -1.59: no change claimable). The floors sit 3.1 and 1.1
     # binomial sigma (512 samples) below the 512-sample figures of this seed.
     result = working_system.run(Sizes.make(True, sites=(site,)))
     assert result.error is None
