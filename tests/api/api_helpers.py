@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -109,10 +110,38 @@ def wait_for(
         time.sleep(0.05)
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port that is free now and outside the kernel's ephemeral range.
+
+    A port from ``bind(0)`` is ephemeral, so between this check and the server's own bind any
+    outgoing connection or any component binding port 0 (Ray starts a dozen while the service
+    starts) may take it: CI once lost ``test_api_server`` to exactly that. Ports below the
+    ephemeral range are handed out only on request; Ray's worker ports (10002-19999) are avoided.
+    """
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(20000, 30000) if not low <= p <= high]
+    for port in random.SystemRandom().sample(candidates, min(200, len(candidates))):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # every candidate taken: fall back to the kernel's choice
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class _PortTaken(RuntimeError):
+    """The server could not bind its port: something took it after :func:`free_port` checked."""
 
 
 class Server:
@@ -120,32 +149,39 @@ class Server:
 
     def __init__(self, env: Mapping[str, str], log: Path) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env}
         self.log_path = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 180.0) -> Server:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's life
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "riskengine.cli",
-                "serve",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 180.0, bind_tries: int = 3) -> Server:
+        """Start and wait for ``/readyz``; a port lost to a race before the bind is replaced."""
+        for _ in range(bind_tries - 1):
+            try:
+                return self._start_once(timeout_s)
+            except _PortTaken:
+                self.port = free_port()
+        return self._start_once(timeout_s)
+
+    def _start_once(self, timeout_s: float) -> Server:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        command = [sys.executable, "-m", "riskengine.cli", "serve", "--port", str(self.port)]
+        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [*command, "--log-level", "warning"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if "address already in use" in self.log(since=offset).lower():
+                    raise _PortTaken(self.port)
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
@@ -169,5 +205,10 @@ class Server:
             self.proc.wait(30)
             raise
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+    def log(self, since: int = 0) -> str:
+        """The log's last 4000 characters (from byte ``since`` on)."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as f:
+            f.seek(since)
+            return f.read().decode(errors="replace")[-4000:]
