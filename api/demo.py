@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,22 +22,9 @@ from typing import Any
 
 import httpx
 
+from api.ports import free_port
+
 TERMINAL = ("succeeded", "failed", "cancelled")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _riskengine(*args: str) -> list[str]:
@@ -98,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-running", action="store_true", help="leave the service running at the end")
     parser.add_argument("--ready-timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
-    port = args.port if _port_free(args.port) else _free_port()
+    port = free_port(preferred=args.port)
     url = f"http://127.0.0.1:{port}"
 
     out = subprocess.run(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from api.auth import create_key
 from api.main import create_app
+from api.ports import free_port
 from api.settings import Settings
 from riskengine.study import InProcessExecutor
 from riskengine.study.synthetic import BernoulliKernel
@@ -108,36 +107,6 @@ def wait_for(
         if body["status"] in until or time.monotonic() > deadline:
             return body
         time.sleep(0.05)
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999  # Linux's default
-
-
-def free_port() -> int:
-    """A loopback port that is free now and outside the kernel's ephemeral range.
-
-    A port from ``bind(0)`` is ephemeral, so between this check and the server's own bind any
-    outgoing connection or any component binding port 0 (Ray starts a dozen while the service
-    starts) may take it: CI once lost ``test_api_server`` to exactly that. Ports below the
-    ephemeral range are handed out only on request; Ray's worker ports (10002-19999) are avoided.
-    """
-    low, high = _ephemeral_range()
-    candidates = [p for p in range(20000, 30000) if not low <= p <= high]
-    for port in random.SystemRandom().sample(candidates, min(200, len(candidates))):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as s:  # every candidate taken: fall back to the kernel's choice
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _PortTaken(RuntimeError):
