@@ -4,7 +4,7 @@ A port from ``bind(0)`` is ephemeral: between the check and the service's own bi
 connection or any component binding port 0 may take it, and Ray opens a dozen sockets while the service
 starts (CI once lost ``test_api_server`` to exactly that). Ports below the kernel's ephemeral range are
 handed out only on request, so the port is drawn from 20000-29999, clear of Ray's worker ports
-(10002-19999, Ray's default ``min_worker_port`` / ``max_worker_port``) and of the ephemeral range.
+(10002-19999, the defaults of ``ray start --min-worker-port / --max-worker-port``) and of the ephemeral range.
 """
 
 from __future__ import annotations
