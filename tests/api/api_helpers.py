@@ -137,10 +137,19 @@ class Server:
 
     def _start_once(self, timeout_s: float) -> Server:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        command = [sys.executable, "-m", "riskengine.cli", "serve", "--port", str(self.port)]
+        command = [
+            sys.executable,
+            "-m",
+            "riskengine.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [*command, "--log-level", "warning"],
+                command,
                 env=self.env,
                 cwd=ROOT,
                 stdout=log,
