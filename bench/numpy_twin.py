@@ -3,7 +3,7 @@
 Same equations as ``riskengine.core`` (read ``core/engine.py:step`` beside it): float32 throughout, the same
 RK4, sensors (body-fixed altimeter beams ray-cast against the 2-D true terrain with their footprint,
 incidence and range limits, line-of-sight Doppler, accelerometer scale factor and misalignment), quaternion
-attitude with its knowledge error and slew limit, the 12-state error-state Kalman filter (covariance
+attitude with its knowledge error and slew limit, the 18-state error-state Kalman filter (covariance
 propagated once per guidance period, sequential scalar updates: each beam's range predicted by casting it
 against the onboard map, then its Doppler; injection), guidance (time-to-go re-solved
 by Newton, phase switches on state, the saturation policy), throttle model, contact interpolation, events
@@ -16,7 +16,7 @@ covariance propagation when a period completes) leave lanes without the event un
 per-lane masks (``np.where``), the work skipped when no lane needs it.
 
 Arrays: per-trajectory scalars ``(B,)``, vectors ``(B, 3)`` in the site frame, quaternions ``(B, 4)``,
-matrices ``(B, 3, 3)``, covariances ``(B, 12, 12)``; parameters are float32 scalars or ``(B,)`` arrays (the
+matrices ``(B, 3, 3)``, covariances ``(B, 18, 18)``; parameters are float32 scalars or ``(B,)`` arrays (the
 dispersed ones), terrain levels ``(n_downrange, n_crossrange)`` shared by all trajectories. The terrain,
 ray casting and beams are in ``bench/twin_terrain.py``.
 """
@@ -72,6 +72,8 @@ _MILLI = 1e-3  # the filter carries attitude (rad) and accelerometer bias (m/s^2
 _PPM = 1e-6
 _DPH_TO_RADPS = float(np.pi / 180.0 / 3600.0)
 _DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S = float(np.pi / 180.0 / 60.0)
+_GYRO_TO_ATT = _DPH_TO_RADPS / _MILLI  # d(eps) [mrad/s] per deg/h of gyro-bias error
+_DIM = 18  # the filter's error state (navigation.NAV_STATE_DIM)
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -260,11 +262,12 @@ def _slew(q: A, axis_est: A, target: A, cos_max: Any) -> A:
 # ------------------------------------------------------------------------------------------- navigation
 @dataclass(frozen=True)
 class _Filter:
-    cov: A  # (B, 12, 12) error state: position, velocity, attitude (mrad, site), accel bias (mm/s^2, body)
-    x: A  # (B, 12) correction accumulated by this step's updates
+    cov: A  # (B, 18, 18) error state: position, velocity, attitude (mrad, site), accel bias (mm/s^2, body),
+    #         thrust-proportional accel error (ppm, body), gyro bias (deg/h, body)
+    x: A  # (B, 18) correction accumulated by this step's updates
     nis_sum: A
     nis_count: A
-    cross: A  # (B, 12, NB) covariance of the error state with each beam's terrain offset (consider)
+    cross: A  # (B, 18, NB) covariance of the error state with each beam's terrain offset (consider)
     spot: A  # (B, NB, 3) each beam's spot at its last reading
 
 
@@ -337,31 +340,37 @@ def _propagate(cov: A, cross: A, prm: Any, c_est: A, f_site: A, grad: A, dt: A) 
     """Covariance and cross-covariance with the terrain offsets over ``dt`` (B,) with specific force
     ``f_site``, estimated attitude ``c_est`` and gravity gradient ``grad`` (B, 3, 3)."""
     nav, imu = prm.navigation, prm.imu
-    a = np.concatenate([-_skew(f_site), -c_est], axis=2) * F(_MILLI)  # (B, 3, 6): d(dv)/d(eps, db)
+    f_z = np.einsum("bi,bi->b", c_est[:, :, 2], f_site)  # body-z specific force, the thrust sensed
+    a = np.concatenate(
+        [-_skew(f_site) * F(_MILLI), -c_est * F(_MILLI), -c_est * (f_z * F(_PPM))[:, None, None]], axis=2
+    )  # (B, 3, 9): d(dv)/d(eps, db, dk)
+    bg = -c_est * F(_GYRO_TO_ATT)  # d(eps)/d(db_g)
     d, half = dt[:, None, None], (F(0.5) * dt * dt)[:, None, None]
-    eb = cov[:, 6:12]
-    dv_rows = a @ eb + grad @ cov[:, 0:3]
+    acc = cov[:, 6:15]
+    dv_rows = a @ acc + grad @ cov[:, 0:3]
     m = np.concatenate(
-        [cov[:, 0:3] + d * cov[:, 3:6] + half * dv_rows, cov[:, 3:6] + d * dv_rows, eb], axis=1
-    )
-    dv_cols = m[:, :, 6:12] @ np.swapaxes(a, 1, 2) + m[:, :, 0:3] @ np.swapaxes(grad, 1, 2)
+        [cov[:, 0:3] + d * cov[:, 3:6] + half * dv_rows, cov[:, 3:6] + d * dv_rows,
+         cov[:, 6:9] + d * (bg @ cov[:, 15:18]), cov[:, 9:18]], axis=1
+    )  # fmt: skip
+    dv_cols = m[:, :, 6:15] @ np.swapaxes(a, 1, 2) + m[:, :, 0:3] @ np.swapaxes(grad, 1, 2)
     cov = np.concatenate(
-        [m[:, :, 0:3] + d * m[:, :, 3:6] + half * dv_cols, m[:, :, 3:6] + d * dv_cols, m[:, :, 6:12]], axis=2
-    )
+        [m[:, :, 0:3] + d * m[:, :, 3:6] + half * dv_cols, m[:, :, 3:6] + d * dv_cols,
+         m[:, :, 6:9] + d * (m[:, :, 15:18] @ np.swapaxes(bg, 1, 2)), m[:, :, 9:18]], axis=2
+    )  # fmt: skip
     q_acc = imu.velocity_random_walk_mps_per_sqrt_s**2 + nav.process_accel_sigma_mps2**2
     arw = imu.gyro_angle_random_walk_deg_per_sqrt_h * _DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S
-    drift = nav.assumed_gyro_bias_dph * _DPH_TO_RADPS * dt
-    q_att = (arw**2 * dt + drift**2) / (_MILLI * _MILLI)
+    q_att = arw**2 * dt / (_MILLI * _MILLI)
     i3 = np.arange(3)
     cov[:, i3, i3] += _c(q_acc * dt**3 / 3.0)
     cov[:, i3, i3 + 3] += _c(q_acc * dt**2 / 2.0)
     cov[:, i3 + 3, i3] += _c(q_acc * dt**2 / 2.0)
     cov[:, i3 + 3, i3 + 3] += _c(q_acc * dt)
     cov[:, i3 + 6, i3 + 6] += _c(q_att)
-    dv_x = a @ cross[:, 6:12] + grad @ cross[:, 0:3]
+    dv_x = a @ cross[:, 6:15] + grad @ cross[:, 0:3]
     cross = np.concatenate(
-        [cross[:, 0:3] + d * cross[:, 3:6] + half * dv_x, cross[:, 3:6] + d * dv_x, cross[:, 6:12]], axis=1
-    )
+        [cross[:, 0:3] + d * cross[:, 3:6] + half * dv_x, cross[:, 3:6] + d * dv_x,
+         cross[:, 6:9] + d * (bg @ cross[:, 15:18]), cross[:, 9:18]], axis=1
+    )  # fmt: skip
     return F(0.5) * (cov + np.swapaxes(cov, 1, 2)), cross
 
 
@@ -491,6 +500,7 @@ def _initial_covariance(nav: Any, b: int, axes: A) -> A:
     h, vh = nav.assumed_horizontal_position_sigma_m, nav.assumed_horizontal_velocity_sigma_mps
     att = np.deg2rad(nav.assumed_attitude_sigma_deg) / _MILLI
     bias = nav.assumed_accel_bias_sigma_mps2 / _MILLI
+    mis = np.deg2rad(nav.assumed_accel_misalignment_deg) / _PPM
 
     def column(x: Any) -> A:
         return (np.zeros(b, F) + F(0) + x).astype(F)
@@ -499,11 +509,12 @@ def _initial_covariance(nav: Any, b: int, axes: A) -> A:
         s2 = np.stack([column(x) for x in sig], axis=-1) ** 2  # (B, 3)
         return np.einsum("ki,bk,kj->bij", axes, s2, axes).astype(F)
 
-    cov = np.zeros((b, 12, 12), F)
+    cov = np.zeros((b, _DIM, _DIM), F)
     cov[:, 0:3, 0:3] = rotated([h, h, nav.assumed_altitude_sigma_m])
     cov[:, 3:6, 3:6] = rotated([vh, vh, nav.assumed_vertical_velocity_sigma_mps])
-    rest = np.stack([column(x) for x in [att] * 3 + [bias] * 3], axis=-1)
-    cov[:, np.arange(6, 12), np.arange(6, 12)] = rest * rest
+    sigmas = [att] * 3 + [bias] * 3 + [mis, mis, nav.assumed_accel_scale_factor_ppm] + [nav.assumed_gyro_bias_dph] * 3
+    rest = np.stack([column(x) for x in sigmas], axis=-1)
+    cov[:, np.arange(6, _DIM), np.arange(6, _DIM)] = rest * rest
     return cov
 
 
@@ -661,10 +672,12 @@ class TwinState:
     p_est: A
     v_est: A
     knowledge: A  # (B, 3) attitude-knowledge error, body axes, rad: C_est = C (I + [e x])
-    cov: A  # (B, 12, 12) filter covariance
-    cross: A  # (B, 12, NB) its cross-covariance with the beams' terrain offsets
+    cov: A  # (B, 18, 18) filter covariance
+    cross: A  # (B, 18, NB) its cross-covariance with the beams' terrain offsets
     spot: A  # (B, NB, 3) each beam's spot at its last reading
     bias_est: A  # (B, 3) accelerometer bias navigation subtracts, body axes
+    thrust_error_est: A  # (B, 3) thrust-proportional accelerometer error it subtracts, ppm, body axes
+    gyro_est: A  # (B, 3) gyro bias it subtracts, deg/h, body axes
     consecutive: A  # int32
     rejections: A  # int32
     failed: A  # bool
@@ -729,8 +742,9 @@ def initial_state(inp: Inputs) -> TwinState:
         step=ints, integration_steps=ints, p=p0, v=v0, prop=prop, q=q0, throttle=zeros_b + veh.min_throttle,
         p_est=p_est, v_est=v_est, knowledge=np.broadcast_to(knowledge, (b, 3)).astype(F),
         cov=_initial_covariance(nav, b, np.stack([along0, _E_Y, up0]).astype(F)),
-        cross=np.zeros((b, 12, n_beams), F), spot=np.full((b, n_beams, 3), np.inf, F),
-        bias_est=np.zeros((b, 3), F), consecutive=ints, rejections=ints,
+        cross=np.zeros((b, _DIM, n_beams), F), spot=np.full((b, n_beams, 3), np.inf, F),
+        bias_est=np.zeros((b, 3), F), thrust_error_est=np.zeros((b, 3), F), gyro_est=np.zeros((b, 3), F),
+        consecutive=ints, rejections=ints,
         failed=bools, nis_sum=zeros_b, nis_count=ints, pending_dt=zeros_b, pending_dv=np.zeros((b, 3), F),
         phase=ints + _BRAKING, t_go=zeros_b + g.braking_time_s,
         jerk_braking=zeros_b + _jerk(p0, v0, *hg, g.braking_time_s),
@@ -757,6 +771,7 @@ def state_from_engine(state: Any, like: TwinState) -> TwinState:
         p_est=one(state.est_position_m), v_est=one(state.est_velocity_mps),
         knowledge=one(state.attitude_knowledge_error_rad), cov=one(nav.cov), cross=one(nav.cross_cov),
         spot=one(nav.offset_spot_m), bias_est=one(nav.bias_est_mps2),
+        thrust_error_est=one(nav.thrust_error_est_ppm), gyro_est=one(nav.gyro_bias_est_dph),
         consecutive=one(nav.consecutive_rejections), rejections=one(nav.total_rejections), failed=one(nav.failed),
         nis_sum=one(nav.nis_sum), nis_count=one(nav.nis_count), pending_dt=one(nav.pending_dt_s),
         pending_dv=one(nav.pending_velocity_mps), phase=one(gs.phase), t_go=one(gs.t_go_s),
@@ -814,7 +829,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
 
     # Navigation: each beam's range (gated), then the Doppler of the beams still trusted, position fix,
     # injection.
-    f = _Filter(s.cov, np.zeros((s.cov.shape[0], 12), F), s.nis_sum, s.nis_count, s.cross, s.spot)
+    f = _Filter(s.cov, np.zeros((s.cov.shape[0], _DIM), F), s.nis_sum, s.nis_count, s.cross, s.spot)
     guard = _Guard(s.consecutive, s.rejections, s.failed)
     rejected = np.zeros(len(t), bool)
     if (valid.any(axis=1) & ~s.failed).any():
@@ -832,6 +847,8 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     v_est = s.v_est + x[:, 3:6]
     knowledge = s.knowledge + _mtv(c_true, x[:, 6:9] * F(_MILLI))
     bias_est = s.bias_est + x[:, 9:12] * F(_MILLI)
+    thrust_error_est = s.thrust_error_est + x[:, 12:15]
+    gyro_est = s.gyro_est + x[:, 15:18]
 
     # Guidance on the estimate every guidance period, held in between.
     mass = veh.dry_mass_kg + s.prop
@@ -881,7 +898,9 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     force_est = resolve_est(measured)
     bias = _vec(imu.bias_x_mps2, imu.bias_y_mps2, imu.bias_z_mps2)
     white = _c(imu.velocity_random_walk_mps_per_sqrt_s / np.sqrt(dt)) * _centred(u[:, _IMU])
-    accel_error_est = resolve_est(bias - bias_est + white)
+    # ... less navigation's estimates of the bias and of the thrust-proportional error (k f_z).
+    compensation = thrust_error_est * _c(F(_PPM) * measured[:, 2] / mass)
+    accel_error_est = resolve_est(bias - bias_est - compensation + white)
     p1, v1 = _rk4(s.p, s.v, mass, force, mdot, F(0), body, dt)
     p_est1, v_est1 = _rk4(p_est, v_est, mass, force_est, mdot, accel_error_est, body, dt)
     specific_est = force_est / _c(mass) + accel_error_est
@@ -905,7 +924,7 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
         cross = np.where(due[:, None, None], cross_p, cross)
         pending_dt = np.where(due, F(0), pending_dt)
         pending_dv = np.where(_c(due), F(0), pending_dv)
-    gyro_bias = _vec(imu.gyro_bias_x_dph, imu.gyro_bias_y_dph, imu.gyro_bias_z_dph) * F(_DPH_TO_RADPS)
+    gyro_bias = (_vec(imu.gyro_bias_x_dph, imu.gyro_bias_y_dph, imu.gyro_bias_z_dph) - gyro_est) * F(_DPH_TO_RADPS)
     arw = imu.gyro_angle_random_walk_deg_per_sqrt_h * F(_DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S)
     knowledge = knowledge + gyro_bias * dt + _c(arw * np.sqrt(dt)) * _centred(u[:, _GYRO])
     prop1 = np.maximum(s.prop - mdot * dt, F(0))
@@ -947,7 +966,8 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
     return replace(
         s, step=step1, integration_steps=s.integration_steps + flying.astype(np.int32), p=p1, v=v1,
         prop=prop1, q=q, throttle=throttle.astype(F), p_est=p_est1, v_est=v_est1, knowledge=knowledge,
-        cov=cov, cross=cross, spot=f.spot, bias_est=bias_est, consecutive=consecutive, rejections=rejections, failed=failed,
+        cov=cov, cross=cross, spot=f.spot, bias_est=bias_est, thrust_error_est=thrust_error_est, gyro_est=gyro_est,
+        consecutive=consecutive, rejections=rejections, failed=failed,
         nis_sum=f.nis_sum, nis_count=f.nis_count, pending_dt=pending_dt, pending_dv=pending_dv,
         phase=phase, t_go=t_go, cmd_dir=cmd_dir, cmd_throttle=cmd_throttle,
         h_true=h_true1, h_grad=h_grad1, h_est=h_est1, h_map_grad=h_map_grad1, t_in_range=t_in_range,

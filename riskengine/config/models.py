@@ -155,7 +155,17 @@ class NavigationSpec(_Strict):
     assumed_horizontal_velocity_sigma_mps: float = Field(1.0, gt=0.0, le=1e3)
     assumed_attitude_sigma_deg: float = Field(0.05, gt=0.0, le=30.0)
     assumed_accel_bias_sigma_mps2: float = Field(0.003, gt=0.0, le=1.0)
-    assumed_gyro_bias_dph: float = Field(0.0, ge=0.0, le=1e3)
+    # The filter's accelerometer scale-factor / misalignment and gyro-bias states (riskengine.core.navigation):
+    # their initial 1-sigma; defaults are the tactical-grade classes of Groves 2013, Table 4.1 and sec. 4.4.
+    assumed_accel_scale_factor_ppm: float = Field(
+        300.0, gt=0.0, le=1e5, description="Accelerometer scale-factor error the filter assumes (1 sigma)"
+    )
+    assumed_accel_misalignment_deg: float = Field(
+        0.02, gt=0.0, le=10.0, description="Accelerometer triad misalignment the filter assumes (1 sigma, each axis)"
+    )
+    assumed_gyro_bias_dph: float = Field(
+        0.1, gt=0.0, le=1e3, description="Gyro bias the filter assumes (1 sigma, each axis)"
+    )
     assumed_map_sigma_m: float = Field(0.0, ge=0.0, le=1e4, description="Onboard-map height error (1 sigma)")
     terrain_offset_scale: float = Field(
         1.0,

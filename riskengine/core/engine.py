@@ -464,10 +464,13 @@ def _integrate(
 
     # The accelerometer senses the thrust (its scale factor and misalignment), plus bias and noise; the
     # navigation resolves that with its attitude and removes its bias estimate.
-    force_est = resolve_est(sensors.measured_body(imu, linalg.rmatvec(c_true, force)))
+    measured = sensors.measured_body(imu, linalg.rmatvec(c_true, force))
+    force_est = resolve_est(measured)
+    # ... and removes its estimates of the bias and of the thrust-proportional error (k f_z, navigation.SFM).
     error_body = (
         sensors.accel_bias(imu)
         - state.nav.bias_est_mps2
+        - state.nav.thrust_error_est_ppm * (sensors.PPM * measured[2] / mass)
         + sensors.white_accel(imu, dt, noise.centred(u[_IMU]))
     )
     accel_error_est = resolve_est(error_body)
@@ -489,7 +492,7 @@ def _integrate(
     )
     gyro = attitude.grow_knowledge_error(
         knowledge,
-        sensors.gyro_bias_dph(imu) * attitude.DPH_TO_RADPS,
+        (sensors.gyro_bias_dph(imu) - state.nav.gyro_bias_est_dph) * attitude.DPH_TO_RADPS,
         imu.gyro_angle_random_walk_deg_per_sqrt_h * attitude.DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S,
         dt,
         noise.centred(u[_GYRO]),
@@ -663,12 +666,23 @@ def finish(params: Params, state: State) -> Result:
 
 def nav_error(params: Params, state: State) -> Array:
     """(NAV_STATE_DIM,) truth minus estimate in the filter's units (position m, velocity m/s, attitude
-    mrad site frame, accelerometer bias mm/s^2 body) — what the filter's covariance claims to bound."""
+    mrad site frame, accelerometer bias mm/s^2 body, thrust-proportional error ppm body, gyro bias deg/h
+    body) — what the filter's covariance claims to bound."""
     c_true = attitude.dcm(state.attitude)
     eps = -linalg.matvec(c_true, state.attitude_knowledge_error_rad) / navigation.MILLI
-    bias = (sensors.accel_bias(params.imu) - state.nav.bias_est_mps2) / navigation.MILLI
+    nav = state.nav
+    bias = (sensors.accel_bias(params.imu) - nav.bias_est_mps2) / navigation.MILLI
+    thrust = sensors.thrust_error_ppm(params.imu) - nav.thrust_error_est_ppm
+    gyro = sensors.gyro_bias_dph(params.imu) - nav.gyro_bias_est_dph
     return jnp.concatenate(
-        [state.position_m - state.est_position_m, state.velocity_mps - state.est_velocity_mps, eps, bias]
+        [
+            state.position_m - state.est_position_m,
+            state.velocity_mps - state.est_velocity_mps,
+            eps,
+            bias,
+            thrust,
+            gyro,
+        ]
     )
 
 

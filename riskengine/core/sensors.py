@@ -151,6 +151,14 @@ def measured_body(imu: ImuParams, true_body: Array) -> Array:
     return (1.0 + imu.accel_scale_factor_ppm * PPM) * (true_body + jnp.cross(m, true_body))
 
 
+def thrust_error_ppm(imu: ImuParams) -> Array:
+    """(3,) the accelerometer's error per unit thrust acceleration along body z, ppm: ``measured_body``
+    of ``(0, 0, f)`` is ``f + k f`` to first order, ``k = (m_y, -m_x, s)`` (the navigation filter's SFM
+    state; second-order terms, ``s m``, are ~1e-7)."""
+    mx, my = jnp.deg2rad(imu.accel_misalignment_x_deg), jnp.deg2rad(imu.accel_misalignment_y_deg)
+    return jnp.stack([my / PPM, -mx / PPM, imu.accel_scale_factor_ppm])
+
+
 def white_accel(imu: ImuParams, dt: Array, z3: Array) -> Array:
     """(3,) step-mean white accelerometer noise: velocity random walk ``vrw`` grows as vrw * sqrt(t), so
     the step mean is vrw / sqrt(dt). ``z3`` is zero-mean, unit-variance noise."""

@@ -56,8 +56,9 @@ def fly_traces(site: str, n: int, seed: int) -> tuple[Result, Trace, float]:
 
 def matched_inputs(site: str) -> tuple[Params, Dispersion]:
     """The cell's scenario with the truth drawn from the filter's own assumptions: initial position,
-    velocity and attitude errors and accelerometer biases dispersed with the filter's assumed sigmas (along
-    the PDI directions the filter's initial covariance uses), nothing else dispersed, no unmodelled
+    velocity and attitude errors, accelerometer biases, scale factor and misalignment and gyro biases
+    dispersed with the filter's assumed sigmas (along the PDI directions the filter's initial covariance
+    uses), nothing else dispersed, no unmodelled
     acceleration (its process-noise term off) and an exact onboard map (its map-error term off).
 
     NEES over this set tests the filter's implementation (propagation, updates, injection); over the
@@ -75,6 +76,9 @@ def matched_inputs(site: str) -> tuple[Params, Dispersion]:
         "navigation.initial_vertical_velocity_error_mps": float(nav.assumed_vertical_velocity_sigma_mps),
         **{f"navigation.initial_attitude_error_{a}_deg": att for a in "xyz"},
         **{f"imu.bias_{a}_mps2": bias for a in "xyz"},
+        "imu.accel_scale_factor_ppm": float(nav.assumed_accel_scale_factor_ppm),
+        **{f"imu.accel_misalignment_{a}_deg": float(nav.assumed_accel_misalignment_deg) for a in "xy"},
+        **{f"imu.gyro_bias_{a}_dph": float(nav.assumed_gyro_bias_dph) for a in "xyz"},
     }
     disp = build_dispersion({path: Normal(mean=0.0, std=sd) for path, sd in sigmas.items()})
     zero = jnp.float32(0.0)
