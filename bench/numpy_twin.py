@@ -512,7 +512,12 @@ def _initial_covariance(nav: Any, b: int, axes: A) -> A:
     cov = np.zeros((b, _DIM, _DIM), F)
     cov[:, 0:3, 0:3] = rotated([h, h, nav.assumed_altitude_sigma_m])
     cov[:, 3:6, 3:6] = rotated([vh, vh, nav.assumed_vertical_velocity_sigma_mps])
-    sigmas = [att] * 3 + [bias] * 3 + [mis, mis, nav.assumed_accel_scale_factor_ppm] + [nav.assumed_gyro_bias_dph] * 3
+    sigmas = (
+        [att] * 3
+        + [bias] * 3
+        + [mis, mis, nav.assumed_accel_scale_factor_ppm]
+        + [nav.assumed_gyro_bias_dph] * 3
+    )
     rest = np.stack([column(x) for x in sigmas], axis=-1)
     cov[:, np.arange(6, _DIM), np.arange(6, _DIM)] = rest * rest
     return cov
@@ -924,7 +929,9 @@ def step(prm: Any, s: TwinState, seed: A) -> TwinState:
         cross = np.where(due[:, None, None], cross_p, cross)
         pending_dt = np.where(due, F(0), pending_dt)
         pending_dv = np.where(_c(due), F(0), pending_dv)
-    gyro_bias = (_vec(imu.gyro_bias_x_dph, imu.gyro_bias_y_dph, imu.gyro_bias_z_dph) - gyro_est) * F(_DPH_TO_RADPS)
+    gyro_bias = (_vec(imu.gyro_bias_x_dph, imu.gyro_bias_y_dph, imu.gyro_bias_z_dph) - gyro_est) * F(
+        _DPH_TO_RADPS
+    )
     arw = imu.gyro_angle_random_walk_deg_per_sqrt_h * F(_DEG_PER_SQRT_H_TO_RAD_PER_SQRT_S)
     knowledge = knowledge + gyro_bias * dt + _c(arw * np.sqrt(dt)) * _centred(u[:, _GYRO])
     prop1 = np.maximum(s.prop - mdot * dt, F(0))

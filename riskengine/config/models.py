@@ -161,7 +161,10 @@ class NavigationSpec(_Strict):
         300.0, gt=0.0, le=1e5, description="Accelerometer scale-factor error the filter assumes (1 sigma)"
     )
     assumed_accel_misalignment_deg: float = Field(
-        0.02, gt=0.0, le=10.0, description="Accelerometer triad misalignment the filter assumes (1 sigma, each axis)"
+        0.02,
+        gt=0.0,
+        le=10.0,
+        description="Accelerometer triad misalignment the filter assumes (1 sigma, each axis)",
     )
     assumed_gyro_bias_dph: float = Field(
         0.1, gt=0.0, le=1e3, description="Gyro bias the filter assumes (1 sigma, each axis)"

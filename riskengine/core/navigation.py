@@ -128,7 +128,9 @@ def initial_covariance(nav: NavigationParams, axes: Array) -> Array:
 
     pos = rotated(jnp.stack([h, h, nav.assumed_altitude_sigma_m]))
     vel = rotated(jnp.stack([vh, vh, nav.assumed_vertical_velocity_sigma_mps]))
-    rest = jnp.diag(jnp.square(jnp.concatenate([jnp.stack([att] * 3 + [bias] * 3), sfm, jnp.stack([gyro] * 3)])))
+    rest = jnp.diag(
+        jnp.square(jnp.concatenate([jnp.stack([att] * 3 + [bias] * 3), sfm, jnp.stack([gyro] * 3)]))
+    )
     zero = jnp.zeros((3, 3), jnp.float32)
     top = jnp.concatenate(
         [jnp.concatenate([pos, zero], axis=1), jnp.concatenate([zero, vel], axis=1)], axis=0

@@ -133,7 +133,9 @@ class NavigationParams(PyTree):
     assumed_horizontal_velocity_sigma_mps: Array
     assumed_attitude_sigma_deg: Array
     assumed_accel_bias_sigma_mps2: Array
-    assumed_accel_scale_factor_ppm: Array  # initial sigmas of the thrust-proportional error state (navigation)
+    assumed_accel_scale_factor_ppm: (
+        Array  # initial sigmas of the thrust-proportional error state (navigation)
+    )
     assumed_accel_misalignment_deg: Array
     assumed_gyro_bias_dph: Array  # initial sigma of the gyro-bias state, each axis
     assumed_map_sigma_m: Array  # onboard-map height error, added to each altimeter reading's variance
