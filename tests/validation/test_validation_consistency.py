@@ -77,7 +77,8 @@ def test_per_component_names_the_overconfident_state():
 
 
 def test_section_runs_on_the_engine():
-    result = consistency.run(Sizes.make(True, samples=16))
+    # 64 samples, as --quick flies (compile, not the samples, is most of this test's time).
+    result = consistency.run(Sizes.make(True, samples=64))
     assert result.error is None
     checks = {c.name: c for c in result.checks}
     assert checks["trace runs are simulate_batch's samples: median |flight-time difference|"].passed
@@ -85,14 +86,18 @@ def test_section_runs_on_the_engine():
     assert rec["judged"].any()
     assert result.data["nis"]["count"] > 0
     assert len(result.figures) == 1
-    # With the truth drawn from its own assumptions the filter's dead reckoning is consistent (measured at
-    # 64 samples: 611 of 625 judged records inside the band); a missing rotation of the initial covariance
-    # into the PDI frame, or a wrong propagation term, puts it above the band from the first record.
-    matched = checks["matched truth, dead reckoning: judged records inside the 95 % band"]
+    # With the truth drawn from its own assumptions the filter's dead reckoning is consistent: its
+    # time-averaged mean NEES lies in one record's band (measured, 64 samples: 18.26 at seed 0, 19.20 at
+    # the default seed, band [16.56, 19.50]); a missing rotation of the initial covariance into the PDI
+    # frame, or a wrong propagation term, puts it above the band from the first record. The fraction of
+    # records inside moves with the initial draw (1.0 at seed 0, 0.855 at the default seed) and is reported
+    # only.
+    matched = checks["matched truth, dead reckoning: time-averaged mean NEES"]
     assert matched.passed, matched
+    assert checks["matched truth, dead reckoning: judged records inside the 95 % band"].passed is None
     assert result.data["matched"]["first_valid_reading_s"] > 300.0
     # And with the altimeter in use, the beams' terrain offsets considered as one field at their spots
-    # (measured at 256 samples: every judged record inside; with the offsets taken as independent per beam
-    # 183 of 207, over-confident in the final descent where the spots converge).
-    aided = checks["matched truth, altimeter in use: judged records inside the 95 % band"]
+    # (measured, 64 samples: 18.33 at seed 0, 17.86 at the default seed; with the offsets taken as
+    # independent per beam, 256 samples: 183 of 207 records inside, over-confident where the spots converge).
+    aided = checks["matched truth, altimeter in use: time-averaged mean NEES"]
     assert aided.passed, aided
