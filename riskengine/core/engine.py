@@ -339,8 +339,9 @@ def _navigate(
         # Doppler takes the beams whose cast from the estimate meets the map (``geo.ok``), not the range's
         # ``predictable``: a lander that believes itself below the map drops its Doppler readings there.
         # Its row does not use the ground, so ``predictable`` is the better gate, but with it one of the
-        # Apollo plan's 8 noise streams ran dry (tests/core/test_apollo.py; session 15, not yet explained):
-        # kept as flown until that is understood (docs/physics.md, Known limits).
+        # Apollo plan's 8 noise streams ran dry (tests/core/test_apollo.py). Explained in session 16: the
+        # stopping guard's floor sits exactly at the touchdown rate and fired on velocity-estimate noise
+        # below the map; both fixes wait on branch gnc-touchdown-guard (docs/physics.md, Known limits).
         for b in range(sensed.valid.shape[0]):
             weight = (sensed.valid[b] & geo.ok[b] & doppler).astype(jnp.float32) * alt.beam_velocities[b]
             f = navigation.doppler_update(
