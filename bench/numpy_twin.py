@@ -53,8 +53,8 @@ from bench.twin_terrain import (
 from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
 from riskengine.core.engine import PREDICTION_REACH, _keys
-from riskengine.core.guidance import TOUCHDOWN_RATE_TOLERANCE_MPS
 from riskengine.core.events import EVENTS, Event
+from riskengine.core.guidance import TOUCHDOWN_RATE_TOLERANCE_MPS
 from riskengine.core.noise import lane_seed
 from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
 
