@@ -54,6 +54,7 @@ from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
 from riskengine.core.engine import PREDICTION_REACH, _keys
 from riskengine.core.events import EVENTS, Event
+from riskengine.core.guidance import TOUCHDOWN_RATE_TOLERANCE_MPS
 from riskengine.core.noise import lane_seed
 from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
 
@@ -382,12 +383,11 @@ class _Guard(NamedTuple):
     failed: A
 
 
-def _predicted_beam(prm: Any, p_est: A, v_est: A, u_est: A, h_est: A) -> tuple[Any, A]:
+def _predicted_beam(prm: Any, p_est: A, v_est: A, u_est: A, h_est: A) -> Any:
     """The beam as the filter predicts it: cast against the onboard map from the estimate, or, where the
     estimate lies at or below the map (``h_est <= 0``: no cast from there meets ground), the range row's
     level-ground model ``h_est / (-u . up)`` continued below the surface; at the reading's time of
-    validity (``engine._predicted_ranges``). Returns (that prediction, whether the cast met the map: the
-    Doppler channel's gate, as the engine's ``geo.ok``)."""
+    validity (``engine._predicted_ranges``)."""
     alt, r = prm.altimeter, prm.body.radius_m
     seen = tt.beam(
         alt, tt.map_surface(prm.terrain), p_est, v_est, u_est, r, PREDICTION_REACH * alt.max_range_m
@@ -399,13 +399,12 @@ def _predicted_beam(prm: Any, p_est: A, v_est: A, u_est: A, h_est: A) -> tuple[A
     # At the reading's time of validity, latency_s earlier: r - latency dr/dt (engine._predicted_ranges).
     level_rate = _dot(v_est, up_est) / np.maximum(descent, F(tt.MIN_DESCENT))
     rate = np.where(below, level_rate, seen.rate_mps)
-    predicted = seen._replace(
+    return seen._replace(
         range_m=(np.where(below, level, seen.range_m) - alt.latency_s * rate).astype(F),
         up=np.where(below[:, None], up_est, seen.up).astype(F),
         slope_tan=np.where(below, F(0), seen.slope_tan).astype(F),
         ok=np.where(below, descent > F(tt.MIN_DESCENT), seen.ok),
     )
-    return predicted, seen.ok
 
 
 def _beam_updates(
@@ -430,8 +429,8 @@ def _beam_updates(
     predicted = []
     for k, d in enumerate(tt.beam_directions_body(alt)):
         u_est = _mv(c_est, np.broadcast_to(d, p_est.shape))
-        seen, cast_ok = _predicted_beam(prm, p_est, v_est, u_est, h_est)
-        predicted.append((u_est, seen, cast_ok))
+        seen = _predicted_beam(prm, p_est, v_est, u_est, h_est)
+        predicted.append((u_est, seen))
         usable = valid[:, k] & seen.ok & (alt.beam_ranges[k] > 0) & ~failed
         # The beams' terrain offsets are one field at their spots: the offset at the new spot is kriged
         # from those at the current ones (navigation._move_spot).
@@ -485,8 +484,8 @@ def _beam_updates(
         rejected |= rejected_k
     trusted = (alt.velocity_channel > 0) & ~failed
     var = np.maximum(alt.velocity_noise_mps, F(1e-4)) ** 2
-    for k, (u_est, _, cast_ok) in enumerate(predicted):
-        weight = (valid[:, k] & cast_ok & trusted).astype(F) * alt.beam_velocities[k]
+    for k, (u_est, seen) in enumerate(predicted):
+        weight = (valid[:, k] & seen.ok & trusted).astype(F) * alt.beam_velocities[k]
         h_att = _cross(u_est, v_est) * F(_MILLI)
         ph = _mv(f.cov[:, :, 3:6], u_est) + _mv(f.cov[:, :, 6:9], h_att)
         h_x = _dot(u_est, f.x[:, 3:6]) + _dot(h_att, f.x[:, 6:9])
@@ -625,7 +624,8 @@ def _saturate(g: Any, phase: A, a_cmd: A, g_est: A, v: A, up: A, r_m: Any, h_map
     arrest = np.maximum(a_max - g_loc, F(1e-3))
     glide = np.where(phase == _BRAKING, F(0), np.tan(np.deg2rad(g.min_glide_slope_deg))).astype(F)
     usable = np.maximum(h_map - glide * dist, F(0))
-    ceiling2 = F(2) * arrest * usable / g.stopping_margin + g.terminal_descent_rate_mps**2
+    floor_rate = g.terminal_descent_rate_mps + F(TOUCHDOWN_RATE_TOLERANCE_MPS)
+    ceiling2 = F(2) * arrest * usable / g.stopping_margin + floor_rate**2
     guard = (sink > 0) & (sink * sink > ceiling2)
     a_v_safe = np.clip(
         np.where(guard, a_max, np.maximum(g_eff - g.max_descent_accel_mps2, F(0))), F(0), a_max

@@ -336,14 +336,11 @@ def _navigate(
             )
             rejected = rejected | rej
         doppler = (alt.velocity_channel > 0.0) & ~f.failed
-        # Doppler takes the beams whose cast from the estimate meets the map (``geo.ok``), not the range's
-        # ``predictable``: a lander that believes itself below the map drops its Doppler readings there.
-        # Its row does not use the ground, so ``predictable`` is the better gate, but with it one of the
-        # Apollo plan's 8 noise streams ran dry (tests/core/test_apollo.py). Explained in session 16: the
-        # stopping guard's floor sits exactly at the touchdown rate and fired on velocity-estimate noise
-        # below the map; both fixes wait on branch gnc-touchdown-guard (docs/physics.md, Known limits).
+        # Doppler takes the beams the range does (``predictable``): its row does not use the ground, so a
+        # lander that believes itself below the map keeps it too (with ``geo.ok`` it dropped every Doppler
+        # reading there while taking the ranges; found by the NumPy twin's step test, session 15).
         for b in range(sensed.valid.shape[0]):
-            weight = (sensed.valid[b] & geo.ok[b] & doppler).astype(jnp.float32) * alt.beam_velocities[b]
+            weight = (sensed.valid[b] & predictable[b] & doppler).astype(jnp.float32) * alt.beam_velocities[b]
             f = navigation.doppler_update(
                 f, beams[b], sensed.doppler_mps[b], v_est, alt.velocity_noise_mps, weight
             )

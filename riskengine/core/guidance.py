@@ -56,6 +56,14 @@ FAR_ROOT_FACTOR, FAR_ROOT_SLACK_S = 2.0, 20.0  # a new root may be at most 2 x t
 
 BRAKING, APPROACH, TERMINAL = 0, 1, 2
 TILT_SINK_ARREST_S = 10.0
+# The stopping guard's floor sits this far above the planned touchdown rate. The terminal law holds the
+# *estimated* sink at that rate, so the estimate wanders about it with the velocity filter's noise and the
+# law's lag (tenths of m/s); a guard exactly at the plan fired full thrust on that noise at the ground
+# (measured: an Apollo plan noise stream, believing itself 0.4 m below the map at 0.90 m/s against 0.9,
+# climbed to 52 m and ran dry hovering back down). 0.3 m/s is 1 ft/s, one click of Apollo's P66
+# rate-of-descent switch, the resolution its crews set the sink to (Apollo Lunar Surface Journal, Apollo
+# 11 landing commentary); every gear envelope in configs/vehicles/ (>= 3 m/s) lies well above rate + it.
+TOUCHDOWN_RATE_TOLERANCE_MPS = 0.3
 VERTICAL_AHEAD_FRACTION = 0.5  # vertical_arrived: the height left is under half the gate rate's reach
 PHASES: tuple[str, ...] = ("braking", "approach", "terminal")
 
@@ -275,7 +283,8 @@ def limit_thrust(
     # downward acceleration); past the stopping-distance ceiling it is full thrust.
     sink = -v_z
     arrest = jnp.maximum(max_accel_mps2 - g_local, 1e-3)
-    # The ceiling never falls below the final touchdown rate: reaching the ground at that rate is the plan.
+    # The ceiling never falls below the final touchdown rate (plus TOUCHDOWN_RATE_TOLERANCE_MPS): reaching
+    # the ground at that rate is the plan.
     # Glide-slope limit: the height that counts is what lies above a glide slope rising from the site at
     # ``min_glide_slope_deg``, so a lander still far out (or past the site) cannot sink to the ground with
     # its horizontal speed; over the site the slope vanishes and the ground is the floor. The slope is an
@@ -286,7 +295,8 @@ def limit_thrust(
     glide = jnp.where(phase == BRAKING, 0.0, jnp.tan(jnp.deg2rad(g.min_glide_slope_deg)))
     floor = glide * horizontal_distance_m
     usable_height = jnp.maximum(height_above_map_m - floor, 0.0)
-    ceiling2 = 2.0 * arrest * usable_height / g.stopping_margin + jnp.square(g.terminal_descent_rate_mps)
+    floor_rate = g.terminal_descent_rate_mps + TOUCHDOWN_RATE_TOLERANCE_MPS
+    ceiling2 = 2.0 * arrest * usable_height / g.stopping_margin + jnp.square(floor_rate)
     guard = (sink > 0.0) & (sink * sink > ceiling2)
     a_v_safe = jnp.where(guard, max_accel_mps2, jnp.maximum(g_eff - g.max_descent_accel_mps2, 0.0))
     a_v_safe = jnp.clip(a_v_safe, 0.0, max_accel_mps2)

@@ -93,6 +93,22 @@ def test_stopping_guard_puts_all_thrust_vertical_past_the_ceiling():
     assert d[0] < -0.5  # braking horizontally
 
 
+def test_stopping_guard_does_not_fire_on_touchdown_rate_noise_below_the_map():
+    # A lander that believes itself just below the map (usable height 0) sinking at the planned touchdown
+    # rate plus a few cm/s of velocity-estimate noise is on plan: the terminal law's command passes.
+    # Past the rate plus TOUCHDOWN_RATE_TOLERANCE_MPS the guard takes over with full thrust.
+    p = _params()
+    rate = float(p.guidance.terminal_descent_rate_mps)
+    hover = [0.0, 0.0, 0.0]  # hold the sink: thrust acceleration = g, well under full thrust
+    for noise in (0.0, 0.05, 0.2):
+        a, _ = _limit(p, guidance.TERMINAL, hover, [0.0, 0.0, -(rate + noise)], -0.4)
+        assert a < 5.0, noise
+    a, d = _limit(
+        p, guidance.TERMINAL, hover, [0.0, 0.0, -(rate + guidance.TOUCHDOWN_RATE_TOLERANCE_MPS + 0.05)], -0.4
+    )
+    assert a == 5.0 and d[2] > 0.999
+
+
 def test_glide_slope_raises_the_floor_far_from_the_site():
     p = _params()
     # 25 m/s down at 300 m is arrestable over the site, but 3 km out the 5 deg slope stands 262 m high.
