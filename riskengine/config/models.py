@@ -189,12 +189,41 @@ class NavigationSpec(_Strict):
     trn_period_s: float = Field(1.0, gt=0.0, le=600.0)
 
 
+class HazardDetectionSpec(_Strict):
+    """Hazard detection and avoidance: a lidar scan of the ground below during the terminal descent and a
+    divert to the nearest spot it judges safe (``riskengine.core.hazard_avoidance``). Off by default: the
+    Hakuto-R-class presets fly without it."""
+
+    scan_height_m: float = Field(
+        0.0,
+        ge=0.0,
+        le=5000.0,
+        description="Scan when the estimated height above the map falls to this in terminal descent (0: no hazard detection)",
+    )
+    divert_radius_m: float = Field(
+        100.0, gt=0.0, le=2000.0, description="Candidate spots lie within this distance of the point below"
+    )
+    safe_slope_deg: float = Field(
+        8.0, ge=0.0, le=45.0, description="A spot whose measured footpad tilt is at most this is safe"
+    )
+    slope_noise_deg: float = Field(
+        1.0, ge=0.0, le=20.0, description="1-sigma error of the tilt measured at each candidate spot"
+    )
+    divert_speed_mps: float = Field(
+        3.0, gt=0.0, le=50.0, description="Horizontal speed cap while flying to the chosen spot"
+    )
+    divert_gain_per_s: float = Field(
+        0.2, gt=0.0, le=10.0, description="Horizontal speed commanded per metre from the chosen spot"
+    )
+
+
 class SensorSuiteSpec(_Strict):
     name: str = ""
     description: str = ""
     altimeter: AltimeterSpec
     imu: ImuSpec
     navigation: NavigationSpec
+    hazard_detection: HazardDetectionSpec = HazardDetectionSpec()
 
 
 class GuidanceSpec(_Strict):

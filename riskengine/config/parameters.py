@@ -17,6 +17,7 @@ from riskengine.config.models import (
     VEHICLE_LOAD_TIME_FIELDS,
     AltimeterSpec,
     GuidanceSpec,
+    HazardDetectionSpec,
     ImuSpec,
     NavigationSpec,
     SimSpec,
@@ -32,6 +33,7 @@ GROUPS: dict[str, type[BaseModel]] = {
     "imu": ImuSpec,
     "navigation": NavigationSpec,
     "guidance": GuidanceSpec,
+    "hazard_detection": HazardDetectionSpec,
     "sim": SimSpec,
 }
 

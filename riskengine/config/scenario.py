@@ -33,6 +33,7 @@ from riskengine.core import (
     AltimeterParams,
     BodyParams,
     GuidanceParams,
+    HazardDetectionParams,
     ImuParams,
     NavigationParams,
     Outcome,
@@ -53,6 +54,7 @@ _PARAM_CLASSES: dict[str, type] = {
     "imu": ImuParams,
     "navigation": NavigationParams,
     "guidance": GuidanceParams,
+    "hazard_detection": HazardDetectionParams,
     "sim": SimParams,
 }
 
@@ -116,6 +118,7 @@ def resolved_values(
         _values(suite.altimeter, "altimeter")
         | _values(suite.imu, "imu")
         | _values(suite.navigation, "navigation")
+        | _values(suite.hazard_detection, "hazard_detection")
     )
     values |= _values(load_preset("guidance", scenario.guidance, GuidanceSpec), "guidance")
     values |= _values(scenario.sim, "sim")
@@ -234,6 +237,7 @@ _PERFECT_KNOWLEDGE: dict[str, float] = {
     "navigation.initial_attitude_error_y_deg": 0.0,
     "navigation.initial_attitude_error_z_deg": 0.0,
     "navigation.trn_sigma_m": 0.0,
+    "hazard_detection.scan_height_m": 0.0,
 }
 
 _simulate_one = jax.jit(simulate)
@@ -272,11 +276,12 @@ def _need_from_values(values: dict[str, float], site: str) -> float:
     return need
 
 
-# The nominal descent never takes an altimeter reading (its range is 1 mm), so the altimeter's, the
-# filter's and the onboard map's settings cannot change what it burns: cells that differ only in those
+# The nominal descent never takes an altimeter reading (its range is 1 mm) and never scans for hazards
+# (scan height 0), so the altimeter's, the filter's, the onboard map's and the hazard detection's settings
+# cannot change what it burns: cells that differ only in those
 # (a sensor-latency axis, say) share one computation, with whichever values came first. This dict is the
 # one cache of the need (per process).
-_UNUSED_BY_NOMINAL = ("altimeter.", "navigation.", "terrain.map_")
+_UNUSED_BY_NOMINAL = ("altimeter.", "navigation.", "terrain.map_", "hazard_detection.")
 _needs: dict[tuple[str, str], float] = {}
 
 

@@ -20,6 +20,7 @@ class Event(enum.IntEnum):
     TERMINAL_DESCENT_START = 6
     PROPELLANT_EXHAUSTED = 7
     TOUCHDOWN = 8
+    HAZARD_SCAN = 9  # the hazard-detection scan (riskengine.core.hazard_avoidance), if the suite has one
 
 
 EVENTS: tuple[str, ...] = tuple(e.name.lower() for e in Event)

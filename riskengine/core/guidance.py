@@ -46,7 +46,7 @@ import jax.numpy as jnp
 
 from riskengine.core import frames
 from riskengine.core._pytree import PyTree, pytree_dataclass
-from riskengine.core.params import Array, GuidanceParams
+from riskengine.core.params import Array, GuidanceParams, HazardDetectionParams
 
 # A phase ends when its re-solved time-to-go falls below this: above two guidance periods, it keeps the
 # 12 / T^2 gains bounded as the phase closes (Apollo switched P63 -> P64 on time-to-go the same way).
@@ -74,6 +74,11 @@ class GuidanceState(PyTree):
     t_go_s: Array  # time-to-go of the current phase at the last solve (0 in terminal descent)
     braking_jerk_mps3: Array  # downrange jerk targets, fixed before flight from the plan
     approach_jerk_mps3: Array
+    # Hazard avoidance (riskengine.core.hazard_avoidance): the terminal descent's aim point, site-frame
+    # (x, y) of the estimate (the site, (0, 0), until a scan), and the divert the scan chose, m (NaN: no
+    # scan yet; a scan is taken once).
+    aim_m: Array
+    divert_m: Array
 
 
 def high_gate_target(g: GuidanceParams, radius_m: Array) -> tuple[Array, Array, Array]:
@@ -134,15 +139,29 @@ def plan(g: GuidanceParams, radius_m: Array, p0: Array, v0: Array) -> GuidanceSt
         t_go_s=g.braking_time_s,
         braking_jerk_mps3=downrange_jerk(p0, v0, hg_p, hg_v, hg_a, g.braking_time_s),
         approach_jerk_mps3=downrange_jerk(hg_p, hg_v, lg_p, lg_v, lg_a, g.approach_time_s),
+        aim_m=jnp.zeros(2, dtype=p0.dtype),
+        divert_m=jnp.full((), jnp.nan, dtype=p0.dtype),
     )
 
 
-def terminal_accel(g: GuidanceParams, r: Array, v: Array, up: Array, height_m: Array) -> Array:
-    """Velocity-hold law: sink at a rate set by the estimated height, steer horizontal position to the site."""
-    r_h = r - (r @ up) * up
-    v_ref_h = -g.terminal_position_gain_per_s * r_h
+def terminal_accel(
+    g: GuidanceParams,
+    r: Array,
+    v: Array,
+    up: Array,
+    height_m: Array,
+    aim_m: Array,
+    position_gain_per_s: Array,
+    max_horizontal_speed_mps: Array,
+) -> Array:
+    """Velocity-hold law: sink at a rate set by the estimated height, steer horizontal position to the aim
+    point ``aim_m`` (site-frame x, y: the site, or the spot a hazard scan chose) with ``position_gain_per_s``,
+    at most ``max_horizontal_speed_mps``."""
+    rel = r - jnp.stack([aim_m[0], aim_m[1], jnp.zeros_like(aim_m[0])])
+    r_h = rel - (rel @ up) * up
+    v_ref_h = -position_gain_per_s * r_h
     speed = jnp.linalg.norm(v_ref_h)
-    v_ref_h = v_ref_h * jnp.minimum(1.0, g.terminal_max_horizontal_speed_mps / jnp.maximum(speed, 1e-6))
+    v_ref_h = v_ref_h * jnp.minimum(1.0, max_horizontal_speed_mps / jnp.maximum(speed, 1e-6))
     sink = jnp.clip(
         height_m / g.terminal_time_constant_s, g.terminal_descent_rate_mps, g.terminal_max_sink_mps
     )
@@ -192,6 +211,7 @@ def vertical_arrived(
 
 def command_accel(
     g: GuidanceParams,
+    hazard: HazardDetectionParams,
     s: GuidanceState,
     radius_m: Array,
     r: Array,
@@ -233,7 +253,18 @@ def command_accel(
         )
     )
     phase = jnp.where(braking_done, APPROACH, jnp.where(approach_done, TERMINAL, s.phase)).astype(jnp.int32)
-    term = terminal_accel(g, r, v, up, height)
+    # After a hazard scan the terminal law flies to the chosen spot with the divert's gain and speed.
+    diverting = ~jnp.isnan(s.divert_m)
+    term = terminal_accel(
+        g,
+        r,
+        v,
+        up,
+        height,
+        s.aim_m,
+        jnp.where(diverting, hazard.divert_gain_per_s, g.terminal_position_gain_per_s),
+        jnp.where(diverting, hazard.divert_speed_mps, g.terminal_max_horizontal_speed_mps),
+    )
     t_go = jnp.where(phase == BRAKING, t_b, jnp.where(phase == APPROACH, t_a, 0.0))
     accel = jnp.where(phase == BRAKING, poly_b, jnp.where(phase == APPROACH, poly_a, term))
     return s.replace(phase=phase, t_go_s=t_go), accel

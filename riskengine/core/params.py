@@ -189,6 +189,20 @@ class GuidanceParams(PyTree):
 
 
 @pytree_dataclass
+class HazardDetectionParams(PyTree):
+    """Hazard detection and avoidance (``riskengine.core.hazard_avoidance``): one scan, one divert."""
+
+    scan_height_m: (
+        Array  # scan once the estimated height above the map falls to this in terminal descent (0: off)
+    )
+    divert_radius_m: Array  # candidate spots within this ground distance of the point below the lander
+    safe_slope_deg: Array  # a spot whose measured footpad tilt is at most this is safe
+    slope_noise_deg: Array  # 1-sigma error of each spot's measured tilt
+    divert_speed_mps: Array  # horizontal speed cap while flying to the chosen spot
+    divert_gain_per_s: Array  # horizontal velocity commanded per metre from the chosen spot
+
+
+@pytree_dataclass
 class SimParams(PyTree):
     dt_s: Array
     max_time_s: Array
@@ -205,4 +219,5 @@ class Params(PyTree):
     imu: ImuParams
     navigation: NavigationParams
     guidance: GuidanceParams
+    hazard_detection: HazardDetectionParams
     sim: SimParams

@@ -23,6 +23,7 @@ class Result(PyTree):
     nis_sum: Array  # sum of normalised innovations squared over accepted scalar measurements
     nis_count: Array  # int32, accepted scalar measurements (altimeter, Doppler axes, position fixes)
     integration_steps: Array  # int32, steps taken until done (long braking steps count once)
+    hazard_divert_m: Array  # ground distance the hazard scan moved the aim point; NaN without a scan
     events: Array  # (n_events, 5): see riskengine.core.events
 
 
