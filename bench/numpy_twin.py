@@ -718,6 +718,11 @@ class TwinState:
 
 def initial_state(inp: Inputs) -> TwinState:
     """``riskengine.core.engine.init`` for B samples."""
+    if np.any(np.asarray(inp.params.hazard_detection.scan_height_m) > 0.0):
+        raise ValueError(
+            "field 'hazard_detection.scan_height_m' > 0: the NumPy twin does not model hazard detection "
+            "(riskengine.core.hazard_avoidance); compare the engine against it with the scan off (0)"
+        )
     prm, b = inp.params, inp.seed.shape[0]
     g, nav, veh, r = prm.guidance, prm.navigation, prm.vehicle, prm.body.radius_m
     p0, up0, along0 = _point_at(g.pdi_range_m, g.pdi_altitude_m, r)

@@ -204,7 +204,7 @@ class HazardDetectionSpec(_Strict):
         100.0, gt=0.0, le=2000.0, description="Candidate spots lie within this distance of the point below"
     )
     safe_slope_deg: float = Field(
-        8.0, ge=0.0, le=45.0, description="A spot whose measured footpad tilt is at most this is safe"
+        5.0, ge=0.0, le=45.0, description="A spot whose measured footpad tilt is at most this is safe"
     )
     slope_noise_deg: float = Field(
         1.0, ge=0.0, le=20.0, description="1-sigma error of the tilt measured at each candidate spot"

@@ -396,6 +396,14 @@ def _scan_hazards(
     without it: range updates over rough ground move a hovering lander's horizontal estimate by 10-20 m
     within seconds (its absolute error is hundreds of metres), and the lander chased them until dry."""
     h, gs = params.hazard_detection, state.guidance
+    # The scan waits for the terminal law to null the horizontal motion (it descends at the full rate only
+    # below this speed), as Chang'e-3 scanned from a hover: a lander still sliding at the terminal phase's
+    # start would otherwise image the ground it is leaving and fly back to it (measured: a Frigoris sample
+    # entering at 17 m/s scanned 230 m before it stopped and ran dry flying back).
+    _, v_h_est = frames.split_velocity(
+        state.est_velocity_mps, frames.local_up(state.est_position_m, params.body.radius_m)
+    )
+    horizontal_speed = jnp.linalg.norm(v_h_est)
     correction = state.est_position_m[:2] - est_before_updates_m[:2]
     gs = gs.replace(aim_m=jnp.where(jnp.isnan(gs.divert_m), gs.aim_m, gs.aim_m + correction))
     scans = (
@@ -403,13 +411,14 @@ def _scan_hazards(
         & jnp.isnan(gs.divert_m)
         & (gs.phase == guidance.TERMINAL)
         & (state.heights.estimated_m <= h.scan_height_m)
+        & (horizontal_speed <= params.guidance.terminal_max_horizontal_speed_mps)
         & ((state.step % clock.guidance_steps) == 0)
         & ~state.done
     )
 
     def scan(_: None) -> tuple[Array, Array]:
         z = hazard_avoidance.scan_noise(noise_seed, state.step)
-        offset, _ = hazard_avoidance.choose_spot(params, state.position_m, z)
+        offset, _tilt = hazard_avoidance.choose_spot(params, state.position_m, z)
         return state.est_position_m[:2] + offset, jnp.hypot(offset[0], offset[1])
 
     def none(_: None) -> tuple[Array, Array]:

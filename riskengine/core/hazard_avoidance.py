@@ -5,7 +5,9 @@ Model, after the flown and tested systems: Chang'e-3 hovered ~100 m up, imaged t
 control for Chang'E-3 powered descent", Sci. China Tech. Sci. 57, 2014); NASA's ALHAT hazard detection
 system judged every lander-sized spot of a lidar elevation map by its plane-fit slope and roughness and
 chose the safe one that costs the least divert (Epp, Robertson & Brady, "Autonomous Landing and Hazard
-Avoidance Technology (ALHAT)", IEEE Aerospace Conf. 2008).
+Avoidance Technology (ALHAT)", IEEE Aerospace Conf. 2008; its requirement: detect slopes over 5 deg and
+rocks over 30 cm; Strahan & Johnson, "Terrain hazard detection and avoidance during the descent and
+landing phase", AIAA, for Altair).
 
 * **When**: once, on a guidance cycle of the terminal descent, when the *estimated* height above the onboard
   map first falls to ``scan_height_m`` (0: no hazard detection; the Hakuto-R-class presets fly without it).

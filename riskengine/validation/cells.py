@@ -33,9 +33,20 @@ def dispersion() -> Dispersion:
     return build_dispersion(study().dispersions)
 
 
+# What would make the working system safer: the same samples flown with hazard detection and avoidance
+# (riskengine.core.hazard_avoidance, its other settings at their defaults), scanning from 100 m, the
+# height Chang'e-3 hovered at to image the ground below.
+HAZARD_DETECTION: tuple[tuple[str, float], ...] = (("hazard_detection.scan_height_m", 100.0),)
+
+
 @functools.lru_cache(maxsize=64)
-def cell_params(site: str, latency_s: float, margin_pct: float) -> Params:
-    return build_params(study().scenario, site, {LATENCY_AXIS: latency_s, MARGIN_AXIS: margin_pct})
+def cell_params(
+    site: str, latency_s: float, margin_pct: float, extra: tuple[tuple[str, float], ...] = ()
+) -> Params:
+    """The cell's parameters; ``extra``: further (path, value) assignments, e.g. ``HAZARD_DETECTION``."""
+    return build_params(
+        study().scenario, site, {LATENCY_AXIS: latency_s, MARGIN_AXIS: margin_pct, **dict(extra)}
+    )
 
 
 def key(seed: int) -> jax.Array:
@@ -43,9 +54,16 @@ def key(seed: int) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=64)
-def run_cell(site: str, latency_s: float, margin_pct: float, n: int, seed: int) -> Result:
+def run_cell(
+    site: str,
+    latency_s: float,
+    margin_pct: float,
+    n: int,
+    seed: int,
+    extra: tuple[tuple[str, float], ...] = (),
+) -> Result:
     """Samples ``0..n-1`` of the cell (host numpy arrays, leading dimension n); cached per process."""
-    params = cell_params(site, latency_s, margin_pct)
+    params = cell_params(site, latency_s, margin_pct, extra)
     result = simulate_batch(params, dispersion(), key(seed), jnp.arange(n, dtype=jnp.int32))
     return jax.device_get(result)
 

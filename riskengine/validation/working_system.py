@@ -20,7 +20,7 @@ from riskengine.core import EVENT_FIELDS, EVENTS, OUTCOMES, TOUCHDOWN_MODES, Res
 from riskengine.validation import cells, mechanisms
 from riskengine.validation.section import Check, SectionResult, Table
 from riskengine.validation.sizing import WORKING_LATENCY_S, WORKING_MARGIN_PCT, Sizes
-from riskengine.validation.stats import clopper_pearson_lower, wilson_interval
+from riskengine.validation.stats import clopper_pearson_lower, mcnemar, wilson_interval
 
 KEY, TITLE = "working_system", "Working system: P(landed) at latency 0, 10 % margin"
 
@@ -115,6 +115,61 @@ def _failure_row(site: str, r: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+_HAZARD_COLUMNS = (
+    "P(landed) with",
+    "CP one-sided 95 % lower, with",
+    "fixed",
+    "broke",
+    "McNemar z",
+    "at rest beyond tilt, without",
+    "at rest beyond tilt, with",
+    "dry before contact, without",
+    "dry before contact, with",
+    "median divert (m)",
+)
+
+
+def _with_hazard_detection(site: str, without: Result, n: int, seed: int) -> dict[str, Any]:
+    """The working cell's samples flown again with hazard detection (``cells.HAZARD_DETECTION``): paired
+    (the same draws and noise), so McNemar's test says whether the difference is the scan's."""
+    result = cells.run_cell(site, WORKING_LATENCY_S, WORKING_MARGIN_PCT, n, seed, cells.HAZARD_DETECTION)
+    ok_without, ok_with = cells.success(without), cells.success(result)
+    k = int(ok_with.sum())
+    test = mcnemar(ok_without, ok_with)
+
+    def mode_count(r: Result, mode: str) -> int:
+        return int((np.asarray(r.touchdown_mode) == TOUCHDOWN_MODES.index(mode)).sum())
+
+    divert = np.asarray(result.hazard_divert_m, np.float64)
+    values = (
+        k / n,
+        clopper_pearson_lower(k, n, CONFIDENCE),
+        test.c,
+        test.b,
+        test.z,
+        mode_count(without, "at_rest_beyond_operational_tilt"),
+        mode_count(result, "at_rest_beyond_operational_tilt"),
+        mode_count(without, "dry_before_contact"),
+        mode_count(result, "dry_before_contact"),
+        float(np.nanmedian(divert)) if np.isfinite(divert).any() else None,
+    )
+    return dict(zip(_KEYS, values, strict=True))
+
+
+_KEYS = (
+    "p_landed",
+    "clopper_pearson_lower_95",
+    "fixed",
+    "broke",
+    "mcnemar_z",
+    "at_rest_beyond_tilt_without",
+    "at_rest_beyond_tilt_with",
+    "dry_without",
+    "dry_with",
+    "median_divert_m",
+)
+
+
 def run(sizes: Sizes) -> SectionResult:
     n, seed = sizes.working_samples, sizes.seed
     checks: list[Check] = []
@@ -122,6 +177,7 @@ def run(sizes: Sizes) -> SectionResult:
     failure_rows: list[tuple[Any, ...]] = []
     mode_rows: list[tuple[Any, ...]] = []
     mechanism_rows: list[tuple[Any, ...]] = []
+    hazard_rows: list[tuple[Any, ...]] = []
     data: dict[str, Any] = {}
     for site in sizes.sites:
         result = cells.run_cell(site, WORKING_LATENCY_S, WORKING_MARGIN_PCT, n, seed)
@@ -162,7 +218,18 @@ def run(sizes: Sizes) -> SectionResult:
         failure_rows.extend(_failure_row(site, r) for r in records)
         modes = collections.Counter((r["outcome"], r["mode"]) for r in records)
         mode_rows.extend((site, o, m, c) for (o, m), c in sorted(modes.items(), key=lambda kv: -kv[1]))
+        hazard = _with_hazard_detection(site, result, n, seed)
+        hazard_rows.append((site, n, k / n, *hazard.values()))
+        checks.append(
+            Check(
+                f"{site}: with hazard detection, P(landed) one-sided 95 % lower bound",
+                hazard["clopper_pearson_lower_95"],
+                "diagnostic (what would make it safer; same samples)",
+                None,
+            )
+        )
         data[site] = {
+            "hazard_detection": hazard,
             "n": n,
             "landed": k,
             "p_landed": k / n,
@@ -190,6 +257,12 @@ def run(sizes: Sizes) -> SectionResult:
                     *OUTCOMES,
                 ),
                 summary_rows,
+            ),
+            Table.of(
+                "What would make it safer: the same samples with hazard detection and avoidance "
+                f"({', '.join(f'{k} = {v:g}' for k, v in cells.HAZARD_DETECTION)}, other settings at their defaults)",
+                ("site", "n", "P(landed) without", *_HAZARD_COLUMNS),
+                hazard_rows,
             ),
             Table.of("Failures by touchdown mode", ("site", "outcome", "mode", "count"), mode_rows),
             Table.of(
@@ -227,6 +300,9 @@ def run(sizes: Sizes) -> SectionResult:
             "Target: the one-sided 95 % Clopper-Pearson lower bound on P(landed) >= 0.99. Reported, not enforced: "
             "the command succeeds either way.",
             "Times are seconds after powered-descent initiation; speeds at contact (empty without contact).",
+            "Hazard detection: the working system (a Hakuto-R-class suite) has none; the comparison flies the same "
+            "samples with a lidar scan in the terminal descent and a divert to the nearest spot measured safe "
+            "(riskengine.core.hazard_avoidance). fixed / broke: samples that land only with / only without it.",
             "Mechanisms: each failure not named by its touchdown (ground beyond the operational tilt, dynamic "
             "tip-over) is flown again with one group of its dispersions removed (the registry section's "
             "parameters at their undispersed values; every other draw and the noise stream unchanged), and at "
