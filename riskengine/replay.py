@@ -164,6 +164,7 @@ def report_json(spec: ReplaySpec, params: Params, result: Result) -> dict[str, A
         "propellant_remaining_kg": num(r.propellant_remaining_kg),
         "propellant_loaded_kg": round(float(params.vehicle.propellant_kg), 2),
         "miss_distance_m": num(r.miss_distance_m, 1),
+        "hazard_divert_m": num(r.hazard_divert_m, 1),
         "duration_s": num(r.duration_s),
         "altimeter_rejections": int(r.altimeter_rejections),
         "seed": spec.seed,

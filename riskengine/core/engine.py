@@ -378,23 +378,24 @@ def _navigate(
     )
 
 
-def _scan_hazards(
-    params: Params,
-    state: State,
-    clock: _Clock,
-    noise_seed: Array,
-    est_before_updates_m: Array,
-    lanes_axis: str | None,
-) -> State:
-    """The hazard-detection scan and the divert it chooses (``hazard_avoidance``): once, on the first
-    guidance cycle of the terminal descent at or below the scan height (estimated, above the map). A real
-    branch taken when some lane scans, as the scan costs ~330 terrain lookups.
+def _follow_corrections(state: State, est_before_updates_m: Array) -> State:
+    """After a hazard scan the aim point moves with every measurement correction of the horizontal
+    estimate (``est_before_updates_m``: the estimate before this step's updates), so the divert is flown on
+    the velocity-integrated displacement since the scan, as a divert relative to the imaged ground is.
+    Measured without it: range updates over rough ground moved a hovering lander's horizontal estimate by
+    10-20 m within seconds (its absolute error was ~100 m), and the lander chased them until dry."""
+    gs = state.guidance
+    correction = state.est_position_m[:2] - est_before_updates_m[:2]
+    aim = jnp.where(jnp.isnan(gs.divert_m), gs.aim_m, gs.aim_m + correction)
+    return state.replace(guidance=gs.replace(aim_m=aim))
 
-    After the scan the aim point moves with every measurement correction of the horizontal estimate
-    (``est_before_updates_m``: the estimate before this step's updates), so the divert is flown on the
-    velocity-integrated displacement since the scan, as a divert relative to the imaged ground is. Measured
-    without it: range updates over rough ground move a hovering lander's horizontal estimate by 10-20 m
-    within seconds (its absolute error is hundreds of metres), and the lander chased them until dry."""
+
+def _scan_hazards(
+    params: Params, state: State, noise_seed: Array, lanes_axis: str | None
+) -> guidance.GuidanceState:
+    """The guidance state after this guidance cycle's hazard-detection scan, if it takes one
+    (``hazard_avoidance``): once, on the first cycle of the terminal descent at or below the scan height
+    (estimated, above the map). A real branch taken when some lane scans (~330 terrain lookups)."""
     h, gs = params.hazard_detection, state.guidance
     # The scan waits for the terminal law to null the horizontal motion (it descends at the full rate only
     # below this speed), as Chang'e-3 scanned from a hover: a lander still sliding at the terminal phase's
@@ -403,16 +404,12 @@ def _scan_hazards(
     _, v_h_est = frames.split_velocity(
         state.est_velocity_mps, frames.local_up(state.est_position_m, params.body.radius_m)
     )
-    horizontal_speed = jnp.linalg.norm(v_h_est)
-    correction = state.est_position_m[:2] - est_before_updates_m[:2]
-    gs = gs.replace(aim_m=jnp.where(jnp.isnan(gs.divert_m), gs.aim_m, gs.aim_m + correction))
     scans = (
         (h.scan_height_m > 0.0)
         & jnp.isnan(gs.divert_m)
         & (gs.phase == guidance.TERMINAL)
         & (state.heights.estimated_m <= h.scan_height_m)
-        & (horizontal_speed <= params.guidance.terminal_max_horizontal_speed_mps)
-        & ((state.step % clock.guidance_steps) == 0)
+        & (jnp.linalg.norm(v_h_est) <= params.guidance.terminal_max_horizontal_speed_mps)
         & ~state.done
     )
 
@@ -425,14 +422,10 @@ def _scan_hazards(
         return gs.aim_m, gs.divert_m
 
     aim, divert = jax.lax.cond(_any(scans, lanes_axis), scan, none, None)
-    return state.replace(
-        guidance=gs.replace(
-            aim_m=jnp.where(scans, aim, gs.aim_m), divert_m=jnp.where(scans, divert, gs.divert_m)
-        )
-    )
+    return gs.replace(aim_m=jnp.where(scans, aim, gs.aim_m), divert_m=jnp.where(scans, divert, gs.divert_m))
 
 
-def _guide(params: Params, state: State, clock: _Clock, lanes_axis: str | None) -> State:
+def _guide(params: Params, state: State, clock: _Clock, noise_seed: Array, lanes_axis: str | None) -> State:
     """Guidance on the estimate, recomputed every guidance period and held in between."""
     veh, r = params.vehicle, params.body.radius_m
     p_est, v_est = state.est_position_m, state.est_velocity_mps
@@ -441,10 +434,11 @@ def _guide(params: Params, state: State, clock: _Clock, lanes_axis: str | None) 
     def guide(_: None) -> tuple[guidance.GuidanceState, Array, Array]:
         g_est = gravity(p_est, params.body)
         max_accel = veh.max_thrust_n / mass
+        scanned = _scan_hazards(params, state, noise_seed, lanes_axis)
         gs, a_cmd = guidance.command_accel(
-            params.guidance, params.hazard_detection, state.guidance, r, p_est, v_est, g_est, max_accel
+            params.guidance, params.hazard_detection, scanned, r, p_est, v_est, g_est, max_accel
         )
-        aim = state.guidance.aim_m  # the site, or the spot a hazard scan chose: the glide slope rises from it
+        aim = scanned.aim_m  # the site, or the spot a hazard scan chose: the glide slope rises from it
         accel, direction = guidance.limit_thrust(
             params.guidance,
             gs.phase,
@@ -622,8 +616,8 @@ def step(params: Params, state: State, noise_seed: Array, lanes_axis: str | None
     state, sensed = _sense(params, state, clock, c_true, lanes_axis)
     est_before_updates = state.est_position_m
     state, rejected = _navigate(params, state, sensed, c_true, lanes_axis)
-    state = _scan_hazards(params, state, clock, noise_seed, est_before_updates, lanes_axis)
-    state = _guide(params, state, clock, lanes_axis)
+    state = _follow_corrections(state, est_before_updates)
+    state = _guide(params, state, clock, noise_seed, lanes_axis)
     axis_est = attitude.estimated_axis(c_true, state.attitude_knowledge_error_rad)
     state, force, mdot = _actuate(params, state, clock, c_true, axis_est)
     state, new = _integrate(params, state, clock, force, mdot, lanes_axis)
