@@ -54,7 +54,7 @@ from riskengine.core import Dispersion, Params, apply_dispersion, get_path, init
 from riskengine.core.constants import G0_MPS2
 from riskengine.core.engine import PREDICTION_REACH, _keys
 from riskengine.core.events import EVENTS, Event
-from riskengine.core.guidance import TOUCHDOWN_RATE_TOLERANCE_MPS
+from riskengine.core.guidance import SINK_ARREST_FRACTION, TOUCHDOWN_RATE_TOLERANCE_MPS
 from riskengine.core.noise import lane_seed
 from riskengine.core.outcomes import MODE_OUTCOME, TouchdownMode
 
@@ -560,15 +560,21 @@ def _profile(jerk: A, r: A, v: A, target: tuple[A, A, A], guess: A) -> tuple[A, 
     return t, F(12) * (r_t - r) / tc**2 - F(6) * (v_t + v) / tc + a_t
 
 
-def _terminal(g: Any, r: A, v: A, up: A, height: A) -> A:
+def _terminal(g: Any, r: A, v: A, up: A, height: A, g_mag: A) -> A:
     r_h = r - _c(_dot(r, up)) * up
     v_ref_h = -_c(g.terminal_position_gain_per_s) * r_h
     scale = np.minimum(F(1), g.terminal_max_horizontal_speed_mps / np.maximum(_norm(v_ref_h), F(1e-6)))
     v_ref_h = v_ref_h * _c(scale)
-    sink = np.clip(height / g.terminal_time_constant_s, g.terminal_descent_rate_mps, g.terminal_max_sink_mps)
+    scheduled = np.clip(
+        height / g.terminal_time_constant_s, g.terminal_descent_rate_mps, g.terminal_max_sink_mps
+    )
     v_h = _norm(v - _c(_dot(v, up)) * up)
     limit = np.maximum(g.terminal_max_horizontal_speed_mps, F(0.1))
-    sink = sink * np.clip((F(2) * limit - v_h) / limit, F(0), F(1))
+    sink = scheduled * np.clip((F(2) * limit - v_h) / limit, F(0), F(1))
+    # guidance.descend_while_braking
+    null_s = v_h / np.maximum(g_mag * np.tan(np.deg2rad(g.terminal_max_tilt_deg)), F(1e-6))
+    braking_sink = np.maximum(height - g.low_gate_altitude_m, F(0)) / np.maximum(null_s, F(1e-3))
+    sink = np.maximum(sink, np.minimum(scheduled, braking_sink))
     return _c(g.terminal_velocity_gain_per_s) * (v_ref_h - _c(sink) * up - v)
 
 
@@ -595,7 +601,7 @@ def _guidance(g: Any, r_m: Any, s: TwinState, p: A, v: A, g_est: A, up: A, max_a
     )
     phase = np.where(to_approach, _APPROACH, np.where(to_terminal, _TERMINAL, s.phase)).astype(np.int32)
     t_go = np.where(phase == _BRAKING, t_b, np.where(phase == _APPROACH, t_a, F(0))).astype(F)
-    term = _terminal(g, p, v, up, height)
+    term = _terminal(g, p, v, up, height, _norm(g_est))
     accel = np.where(_c(phase == _BRAKING), poly_b, np.where(_c(phase == _APPROACH), poly_a, term))
     return phase, t_go, accel
 
@@ -617,13 +623,19 @@ def _saturate(g: Any, phase: A, a_cmd: A, g_est: A, v: A, up: A, r_m: Any, h_map
     v_z = _dot(v, up)
     v_h2 = np.maximum(_dot(v, v) - v_z * v_z, F(0))
     g_eff = g_loc - v_h2 / (r_m + np.maximum(h_map, F(0)))
+    gate = np.maximum(g.low_gate_altitude_m, F(1))  # guidance.above_low_gate, max_tilt_rad
+    blend = np.clip((h_map - gate) / gate, F(0), F(1))
+    terminal = g.terminal_max_tilt_deg + blend * np.maximum(
+        g.approach_max_tilt_deg - g.terminal_max_tilt_deg, F(0)
+    )
     tilt_deg = np.where(phase == _BRAKING, g.braking_max_tilt_deg,
-                        np.where(phase == _APPROACH, g.approach_max_tilt_deg, g.terminal_max_tilt_deg))  # fmt: skip
+                        np.where(phase == _APPROACH, g.approach_max_tilt_deg, terminal))  # fmt: skip
     tan_tilt = np.tan(np.deg2rad(tilt_deg.astype(F)))
     sink = -v_z
     arrest = np.maximum(a_max - g_loc, F(1e-3))
     glide = np.where(phase == _BRAKING, F(0), np.tan(np.deg2rad(g.min_glide_slope_deg))).astype(F)
-    usable = np.maximum(h_map - glide * dist, F(0))
+    sliding = v_h2 / (F(2) * np.maximum(g_loc * np.tan(np.deg2rad(g.terminal_max_tilt_deg)), F(1e-6)))
+    usable = np.maximum(h_map - glide * np.where(phase == _TERMINAL, sliding, dist), F(0))
     floor_rate = g.terminal_descent_rate_mps + F(TOUCHDOWN_RATE_TOLERANCE_MPS)
     ceiling2 = F(2) * arrest * usable / g.stopping_margin + floor_rate**2
     guard = (sink > 0) & (sink * sink > ceiling2)
@@ -632,7 +644,8 @@ def _saturate(g: Any, phase: A, a_cmd: A, g_est: A, v: A, up: A, r_m: Any, h_map
     )
     h_mag = _norm(a_h)
     h_want = np.minimum(h_mag, _leg(a_max, a_v_safe))
-    lift_cap = np.maximum(g_loc + np.maximum(sink, F(0)) / F(_TILT_SINK_ARREST_S), a_v_safe)
+    excess_sink = np.maximum(sink - F(SINK_ARREST_FRACTION) * blend * np.sqrt(ceiling2), F(0))
+    lift_cap = np.maximum(g_loc + excess_sink / F(_TILT_SINK_ARREST_S), a_v_safe)
     a_v_tilt = np.minimum(h_want / tan_tilt, lift_cap)
     v_room = _leg(a_max, h_want)
     a_v = np.clip(np.maximum(np.maximum(a_v_safe, a_v_tilt), np.minimum(a_v, v_room)), F(0), a_max)

@@ -438,7 +438,9 @@ def _guide(params: Params, state: State, clock: _Clock, noise_seed: Array, lanes
         gs, a_cmd = guidance.command_accel(
             params.guidance, params.hazard_detection, scanned, r, p_est, v_est, g_est, max_accel
         )
-        aim = scanned.aim_m  # the site, or the spot a hazard scan chose: the glide slope rises from it
+        # The approach's glide slope rises from the aim: the site (a hazard scan, which moves the aim, is
+        # taken in the terminal descent, whose slope rises from where the lander would stop instead).
+        aim = scanned.aim_m
         accel, direction = guidance.limit_thrust(
             params.guidance,
             gs.phase,

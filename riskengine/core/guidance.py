@@ -56,6 +56,7 @@ FAR_ROOT_FACTOR, FAR_ROOT_SLACK_S = 2.0, 20.0  # a new root may be at most 2 x t
 
 BRAKING, APPROACH, TERMINAL = 0, 1, 2
 TILT_SINK_ARREST_S = 10.0
+SINK_ARREST_FRACTION = 0.5  # of the stopping guard's ceiling: the sink the tilt-limited vertical leaves alone
 # The stopping guard's floor sits this far above the planned touchdown rate. The terminal law holds the
 # *estimated* sink at that rate, so the estimate wanders about it with the velocity filter's noise and the
 # law's lag (tenths of m/s); a guard exactly at the plan fired full thrust on that noise at the ground
@@ -153,16 +154,17 @@ def terminal_accel(
     aim_m: Array,
     position_gain_per_s: Array,
     max_horizontal_speed_mps: Array,
+    gravity_mps2: Array,
 ) -> Array:
     """Velocity-hold law: sink at a rate set by the estimated height, steer horizontal position to the aim
     point ``aim_m`` (site-frame x, y: the site, or the spot a hazard scan chose) with ``position_gain_per_s``,
-    at most ``max_horizontal_speed_mps``."""
+    at most ``max_horizontal_speed_mps``; ``gravity_mps2``: the local gravity's magnitude."""
     rel = r - jnp.stack([aim_m[0], aim_m[1], jnp.zeros_like(aim_m[0])])
     r_h = rel - (rel @ up) * up
     v_ref_h = -position_gain_per_s * r_h
     speed = jnp.linalg.norm(v_ref_h)
     v_ref_h = v_ref_h * jnp.minimum(1.0, max_horizontal_speed_mps / jnp.maximum(speed, 1e-6))
-    sink = jnp.clip(
+    scheduled = jnp.clip(
         height_m / g.terminal_time_constant_s, g.terminal_descent_rate_mps, g.terminal_max_sink_mps
     )
     # Null the horizontal motion before descending: full sink at or below the terminal horizontal speed
@@ -170,9 +172,28 @@ def terminal_accel(
     # down with its horizontal speed (the tilt limit makes horizontal braking slow near the ground).
     v_h = jnp.linalg.norm(v - (v @ up) * up)
     limit = jnp.maximum(g.terminal_max_horizontal_speed_mps, 0.1)
-    sink = sink * jnp.clip((2.0 * limit - v_h) / limit, 0.0, 1.0)
+    sink = scheduled * jnp.clip((2.0 * limit - v_h) / limit, 0.0, 1.0)
+    # Above the low gate the hover is not needed: the lander may sink so that it reaches the low gate's
+    # height no sooner than the terminal tilt could null its horizontal speed (``descend_while_braking``).
+    sink = jnp.maximum(sink, jnp.minimum(scheduled, descend_while_braking(g, height_m, v_h, gravity_mps2)))
     v_ref = v_ref_h - sink * up
     return g.terminal_velocity_gain_per_s * (v_ref - v)
+
+
+def descend_while_braking(g: GuidanceParams, height_m: Array, v_h: Array, g_mps2: Array) -> Array:
+    """Sink rate (m/s, >= 0) that brings a lander at ``height_m`` moving ``v_h`` horizontally to the low
+    gate's height no sooner than the terminal tilt limit nulls that speed, ``(h - h_gate) / t_null`` with
+    ``t_null = v_h / (g tan(terminal tilt))``; 0 at or below the gate.
+
+    A lander corrected late and high (its IMU drift found by the first range readings) reaches the
+    terminal phase when its approach runs out of time-to-go, over or past the site, still kilometres up
+    and moving at the approach's speed (measured: Mare Frigoris samples at 2.3 km and 106 m/s with 34 kg
+    left). Hovering there while it nulls that speed, then descending, spends the propellant twice over
+    (hover flow for the null, then for the descent); descending while braking spends it once. The
+    terminal tilt is the conservative rate: above the gate the approach's tilt limit applies
+    (``max_tilt_rad``) and nulls the speed sooner, so the lander arrives at the gate slower than it may."""
+    null_s = v_h / jnp.maximum(g_mps2 * jnp.tan(jnp.deg2rad(g.terminal_max_tilt_deg)), 1e-6)
+    return jnp.maximum(height_m - g.low_gate_altitude_m, 0.0) / jnp.maximum(null_s, 1e-3)
 
 
 def _phase_solution(
@@ -264,17 +285,36 @@ def command_accel(
         s.aim_m,
         jnp.where(diverting, hazard.divert_gain_per_s, g.terminal_position_gain_per_s),
         jnp.where(diverting, hazard.divert_speed_mps, g.terminal_max_horizontal_speed_mps),
+        jnp.linalg.norm(gravity_est),
     )
     t_go = jnp.where(phase == BRAKING, t_b, jnp.where(phase == APPROACH, t_a, 0.0))
     accel = jnp.where(phase == BRAKING, poly_b, jnp.where(phase == APPROACH, poly_a, term))
     return s.replace(phase=phase, t_go_s=t_go), accel
 
 
-def max_tilt_rad(g: GuidanceParams, phase: Array) -> Array:
+def above_low_gate(g: GuidanceParams, height_above_map_m: Array) -> Array:
+    """0 at or below the low gate's height, 1 from twice it, linear between: how far a lander is into the
+    heights where the final descent's protections (terminal tilt, arresting every sink) are not needed."""
+    gate = jnp.maximum(g.low_gate_altitude_m, 1.0)
+    return jnp.clip((height_above_map_m - gate) / gate, 0.0, 1.0)
+
+
+def max_tilt_rad(g: GuidanceParams, phase: Array, height_above_map_m: Array) -> Array:
+    """The phase's tilt limit from the local vertical, rad. The terminal descent's limit guards the final
+    descent (the rangefinder's view of the ground, the gear's attitude at contact; Apollo's P66 was flown
+    near vertical): above the low gate's height a terminal lander (one whose approach ran out of
+    time-to-go while still high and fast) has the approach's limit, blended linearly to the terminal one
+    between twice the gate's height and the gate, so that it brakes its horizontal speed as the approach
+    would (at the terminal 20 deg a lander at 2.3 km with 106 m/s needed ~3 min of hover-class thrust to
+    null it and ran dry; measured)."""
+    blend = above_low_gate(g, height_above_map_m)
+    terminal = g.terminal_max_tilt_deg + blend * jnp.maximum(
+        g.approach_max_tilt_deg - g.terminal_max_tilt_deg, 0.0
+    )
     deg = jnp.where(
         phase == BRAKING,
         g.braking_max_tilt_deg,
-        jnp.where(phase == APPROACH, g.approach_max_tilt_deg, g.terminal_max_tilt_deg),
+        jnp.where(phase == APPROACH, g.approach_max_tilt_deg, terminal),
     )
     return jnp.deg2rad(deg)
 
@@ -309,7 +349,7 @@ def limit_thrust(
     v_z = v_est @ up
     v_h2 = jnp.maximum(v_est @ v_est - v_z * v_z, 0.0)
     g_eff = g_local - v_h2 / (radius_m + jnp.maximum(height_above_map_m, 0.0))
-    tan_tilt = jnp.tan(max_tilt_rad(g, phase))
+    tan_tilt = jnp.tan(max_tilt_rad(g, phase, height_above_map_m))
     # 1. Safety first: the vertical thrust safety needs. Normally that is only "no dive" (a bounded
     # downward acceleration); past the stopping-distance ceiling it is full thrust.
     sink = -v_z
@@ -323,8 +363,14 @@ def limit_thrust(
     # above the PDI altitude, and the guard then fired full vertical thrust at any sink over the touchdown
     # rate (seen: a heavier lander, sinking early in braking, flipping between vertical and horizontal thrust
     # every ~100 s, minimum throttle through each slew, and never braking in time).
+    # In the terminal descent the slope rises from where the lander would stop, not from the site: the
+    # terminal law lands where the horizontal motion is nulled (or creeps to the aim at a fraction of a m/s),
+    # so what the slope guards is the distance still to slide, ``v_h^2 / (2 g tan(terminal tilt))``. From
+    # the site, a lander that ended its approach 1.7 km past it (corrected late and high) met a 150 m floor
+    # over its own ground, crept down at the touchdown rate and ran dry 100 m up (measured).
     glide = jnp.where(phase == BRAKING, 0.0, jnp.tan(jnp.deg2rad(g.min_glide_slope_deg)))
-    floor = glide * horizontal_distance_m
+    sliding = v_h2 / (2.0 * jnp.maximum(g_local * jnp.tan(jnp.deg2rad(g.terminal_max_tilt_deg)), 1e-6))
+    floor = glide * jnp.where(phase == TERMINAL, sliding, horizontal_distance_m)
     usable_height = jnp.maximum(height_above_map_m - floor, 0.0)
     floor_rate = g.terminal_descent_rate_mps + TOUCHDOWN_RATE_TOLERANCE_MPS
     ceiling2 = 2.0 * arrest * usable_height / g.stopping_margin + jnp.square(floor_rate)
@@ -342,7 +388,15 @@ def limit_thrust(
     # of orbital speed: with it the cap is ~0 near PDI and the tilt limit then forbids all braking (seen:
     # a heavier lander, whose profile first points the thrust down, coasting at minimum throttle past the
     # site); at braking tilts the vertical the limit needs is small (h / tan 85 deg = 0.09 h).
-    lift_cap = jnp.maximum(g_local + jnp.maximum(sink, 0.0) / TILT_SINK_ARREST_S, a_v_safe)
+    # Above the low gate only the sink beyond half the stopping guard's ceiling is arrested so: far above
+    # the ground a sink is safe and arresting it there spends propellant the descent needs again
+    # (measured: a Frigoris lander corrected 2.7 km up at -36 m/s spent 16 kg braking to -6 m/s while it
+    # braked its horizontal speed, then ran dry 155 m up). At and below the gate (``above_low_gate``
+    # blends between) every sink is arrested as before: left alone at 80 m, a terminal lander sinking 8
+    # m/s while it braked 18 m/s of horizontal speed came down at 8 m/s and touched sliding (measured).
+    leave = SINK_ARREST_FRACTION * above_low_gate(g, height_above_map_m)
+    excess_sink = jnp.maximum(sink - leave * jnp.sqrt(ceiling2), 0.0)
+    lift_cap = jnp.maximum(g_local + excess_sink / TILT_SINK_ARREST_S, a_v_safe)
     a_v_tilt = jnp.minimum(h_want / tan_tilt, lift_cap)
     # 3. Then the rest of the vertical profile, in what thrust remains.
     v_room = _leg(max_accel_mps2, h_want)

@@ -117,6 +117,95 @@ def test_glide_slope_raises_the_floor_far_from_the_site():
     assert a_over < 5.0 and a_out == 5.0 and d_out[2] > 0.999
 
 
+def test_terminal_glide_slope_rises_from_where_the_lander_would_stop():
+    # A terminal lander 1.7 km past the site (its approach ran out there, corrected late and high) with its
+    # horizontal motion nulled lands where it is: at 150 m a 5 m/s sink is arrestable, and the slope from
+    # the site (149 m high there) must not hold it at the touchdown rate. Moving at 30 m/s it would slide
+    # 30^2 / (2 g tan 20 deg) = 763 m: the slope stands 67 m over that, so 150 m is 83 m of usable height.
+    p = _params()
+    hover = [0.0, 0.0, 0.0]
+    a, _ = _limit(p, guidance.TERMINAL, hover, [0.0, 0.0, -5.0], 150.0, 1700.0)
+    assert a < 5.0
+    # The same sink in the approach, which still flies to the site, meets the slope from the site.
+    a, d = _limit(p, guidance.APPROACH, hover, [0.0, 0.0, -5.0], 150.0, 1700.0)
+    assert a == 5.0 and d[2] > 0.999
+    g_tan = 1.62 * np.tan(np.radians(float(p.guidance.terminal_max_tilt_deg)))
+    usable = 150.0 - np.tan(np.radians(float(p.guidance.min_glide_slope_deg))) * 30.0**2 / (2.0 * g_tan)
+    arrest = 5.0 - 1.62
+    floor_rate = float(p.guidance.terminal_descent_rate_mps) + guidance.TOUCHDOWN_RATE_TOLERANCE_MPS
+    ceiling = np.sqrt(2.0 * arrest * usable / float(p.guidance.stopping_margin) + floor_rate**2)
+    for sink, fires in ((ceiling - 0.3, False), (ceiling + 0.3, True)):
+        a, d = _limit(p, guidance.TERMINAL, hover, [30.0, 0.0, -sink], 150.0, 0.0)
+        assert (a == 5.0 and d[2] > 0.999) == fires, (sink, ceiling)
+
+
+def test_terminal_tilt_limit_opens_to_the_approach_limit_above_the_low_gate():
+    g = _params().guidance
+    gate, term, appr = (
+        float(x) for x in (g.low_gate_altitude_m, g.terminal_max_tilt_deg, g.approach_max_tilt_deg)
+    )
+
+    def tilt(h: float) -> float:
+        return float(np.degrees(guidance.max_tilt_rad(g, jnp.int32(guidance.TERMINAL), jnp.float32(h))))
+
+    assert np.isclose(tilt(0.0), term) and np.isclose(tilt(gate), term)
+    assert np.isclose(tilt(1.5 * gate), 0.5 * (term + appr), atol=1e-3)
+    assert np.isclose(tilt(2.0 * gate), appr) and np.isclose(tilt(50.0 * gate), appr)
+    # Braking and approach keep their own limits at any height.
+    for phase, deg in (
+        (guidance.BRAKING, g.braking_max_tilt_deg),
+        (guidance.APPROACH, g.approach_max_tilt_deg),
+    ):
+        for h in (10.0, 5000.0):
+            assert np.isclose(
+                np.degrees(guidance.max_tilt_rad(g, jnp.int32(phase), jnp.float32(h))), float(deg)
+            )
+
+
+def test_a_terminal_lander_high_and_fast_descends_while_it_brakes():
+    # Closed form: the sink that reaches the low gate's height when the terminal tilt has nulled v_h.
+    g = _params().guidance
+    gate, g_moon = float(g.low_gate_altitude_m), 1.62
+    null_s = 106.0 / (g_moon * np.tan(np.radians(float(g.terminal_max_tilt_deg))))
+    sink = float(
+        guidance.descend_while_braking(g, jnp.float32(2300.0), jnp.float32(106.0), jnp.float32(g_moon))
+    )
+    assert np.isclose(sink, (2300.0 - gate) / null_s, rtol=1e-5)
+    assert (
+        float(guidance.descend_while_braking(g, jnp.float32(gate), jnp.float32(106.0), jnp.float32(g_moon)))
+        == 0.0
+    )
+    # The law's vertical command: descending at that rate (not hovering) at 2.3 km with 106 m/s; below
+    # the gate, hovering until the horizontal speed is under twice the terminal limit, as before.
+    up = jnp.array([0.0, 0.0, 1.0])
+    aim = jnp.zeros(2)
+
+    def vertical_command(h: float, v_h: float) -> float:
+        r = jnp.array([0.0, 0.0, h])
+        v = jnp.array([v_h, 0.0, 0.0])
+        a = guidance.terminal_accel(
+            g, r, v, up, jnp.float32(h), aim, g.terminal_position_gain_per_s,
+            g.terminal_max_horizontal_speed_mps, jnp.float32(g_moon),
+        )  # fmt: skip
+        return float(a[2]) / float(g.terminal_velocity_gain_per_s)  # = reference sink's negative
+
+    assert np.isclose(vertical_command(2300.0, 106.0), -sink, rtol=1e-4)
+    assert vertical_command(80.0, 106.0) == 0.0
+
+
+def test_the_tilt_limited_vertical_arrests_only_an_unsafe_sink():
+    # Braking hard at the tilt limit raises the vertical thrust; far above the ground (2.7 km, sinking
+    # 36 m/s: full thrust stops that in 190 m) it is raised to hovering, not beyond: arresting a safe sink
+    # spends propellant the descent needs again. Below the low gate (60 m, 12 m/s, under the guard's 14.4
+    # m/s ceiling) the whole sink is arrested over TILT_SINK_ARREST_S, as the final descent needs.
+    p = _params()
+    brake = [-6.0, 0.0, 0.0]  # far more horizontal than the tilt limit allows
+    a, d = _limit(p, guidance.APPROACH, brake, [90.0, 0.0, -36.0], 2700.0)
+    assert a * d[2] <= 1.62 + 1e-4
+    a, d = _limit(p, guidance.APPROACH, brake, [10.0, 0.0, -12.0], 60.0)
+    assert np.isclose(a * d[2], 1.62 + 12.0 / guidance.TILT_SINK_ARREST_S, atol=1e-3)
+
+
 def test_tilt_limit_and_full_thrust_bound_every_command():
     p = _params()
     rng = np.random.default_rng(0)
@@ -124,10 +213,13 @@ def test_tilt_limit_and_full_thrust_bound_every_command():
         accel = rng.normal(0.0, 6.0, 3)
         v = rng.normal(0.0, 40.0, 3)
         for phase in (guidance.BRAKING, guidance.APPROACH, guidance.TERMINAL):
-            a, d = _limit(p, phase, list(accel), list(v), float(rng.uniform(50, 5000)))
+            height = float(rng.uniform(50, 5000))
+            a, d = _limit(p, phase, list(accel), list(v), height)
             assert 1.0 - 1e-5 <= a <= 5.0 + 1e-5
             tilt = np.degrees(np.arccos(np.clip(d[2], -1, 1)))
-            limit = float(guidance.max_tilt_rad(p.guidance, jnp.int32(phase))) * 180 / np.pi
+            limit = (
+                float(guidance.max_tilt_rad(p.guidance, jnp.int32(phase), jnp.float32(height))) * 180 / np.pi
+            )
             assert tilt <= limit + 1e-3, (phase, tilt, limit)
 
 
