@@ -37,6 +37,15 @@ def dispersion() -> Dispersion:
 # (riskengine.core.hazard_avoidance, its other settings at their defaults), scanning from 100 m, the
 # height Chang'e-3 hovered at to image the ground below.
 HAZARD_DETECTION: tuple[tuple[str, float], ...] = (("hazard_detection.scan_height_m", 100.0),)
+# ... and with a rangefinder that reaches 5 km instead of the Hakuto-R-class 3 km: the Navigation Doppler
+# Lidar class (metre-level range from above 5 km; Amzajerdian et al., SPIE), so that a lander whose IMU
+# drift left it kilometres higher than it believed gets its first reading while it can still use it.
+LONG_RANGE_ALTIMETER: tuple[tuple[str, float], ...] = (("altimeter.max_range_m", 5000.0),)
+# The upgrades the working-system section flies on the same samples, by the key its data carries.
+UPGRADES: dict[str, tuple[tuple[str, float], ...]] = {
+    "hazard_detection": HAZARD_DETECTION,
+    "hazard_detection_and_5km_rangefinder": HAZARD_DETECTION + LONG_RANGE_ALTIMETER,
+}
 
 
 @functools.lru_cache(maxsize=64)

@@ -147,11 +147,14 @@ def run(sizes: Sizes) -> SectionResult:
             f"< {NOMINAL_TOLERANCE:g}",
             rel_last < NOMINAL_TOLERANCE,
         ),
+        # Below float32's own mass bookkeeping error (the burn above: ~0.1 kg over 512 s) a change of the
+        # need is rounding, not truncation, and need not shrink: at 344 kg the changes were 7 and 5 g
+        # (engine 6648760), then 3 and 5 g after a guidance change that moved the need by 30 g (3fc08a8).
         Check(
-            "nominal need: changes shrink as dt halves",
+            "nominal need: changes shrink as dt halves (or lie below the float32 mass floor)",
             changes[-1] - changes[0],
-            "<= 0 kg",
-            changes[-1] <= changes[0] + 1e-6,
+            f"<= 0 kg, or last change < {abs(f32_mass):.3g} kg",
+            changes[-1] <= changes[0] + 1e-6 or changes[-1] < abs(f32_mass),
             "kg",
         ),
     )

@@ -115,7 +115,11 @@ def _failure_row(site: str, r: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-_HAZARD_COLUMNS = (
+_UPGRADE_LABELS = {
+    "hazard_detection": "hazard detection",
+    "hazard_detection_and_5km_rangefinder": "hazard detection and a 5 km rangefinder",
+}
+_UPGRADE_COLUMNS = (
     "P(landed) with",
     "CP one-sided 95 % lower, with",
     "fixed",
@@ -129,10 +133,12 @@ _HAZARD_COLUMNS = (
 )
 
 
-def _with_hazard_detection(site: str, without: Result, n: int, seed: int) -> dict[str, Any]:
-    """The working cell's samples flown again with hazard detection (``cells.HAZARD_DETECTION``): paired
-    (the same draws and noise), so McNemar's test says whether the difference is the scan's."""
-    result = cells.run_cell(site, WORKING_LATENCY_S, WORKING_MARGIN_PCT, n, seed, cells.HAZARD_DETECTION)
+def _with_upgrade(
+    site: str, without: Result, n: int, seed: int, upgrade: tuple[tuple[str, float], ...]
+) -> dict[str, Any]:
+    """The working cell's samples flown again with ``upgrade`` (``cells.UPGRADES``): paired (the same draws
+    and noise), so McNemar's test says whether the difference is the upgrade's."""
+    result = cells.run_cell(site, WORKING_LATENCY_S, WORKING_MARGIN_PCT, n, seed, upgrade)
     ok_without, ok_with = cells.success(without), cells.success(result)
     k = int(ok_with.sum())
     test = mcnemar(ok_without, ok_with)
@@ -177,7 +183,7 @@ def run(sizes: Sizes) -> SectionResult:
     failure_rows: list[tuple[Any, ...]] = []
     mode_rows: list[tuple[Any, ...]] = []
     mechanism_rows: list[tuple[Any, ...]] = []
-    hazard_rows: list[tuple[Any, ...]] = []
+    upgrade_rows: list[tuple[Any, ...]] = []
     data: dict[str, Any] = {}
     for site in sizes.sites:
         result = cells.run_cell(site, WORKING_LATENCY_S, WORKING_MARGIN_PCT, n, seed)
@@ -218,18 +224,19 @@ def run(sizes: Sizes) -> SectionResult:
         failure_rows.extend(_failure_row(site, r) for r in records)
         modes = collections.Counter((r["outcome"], r["mode"]) for r in records)
         mode_rows.extend((site, o, m, c) for (o, m), c in sorted(modes.items(), key=lambda kv: -kv[1]))
-        hazard = _with_hazard_detection(site, result, n, seed)
-        hazard_rows.append((site, n, k / n, *hazard.values()))
-        checks.append(
-            Check(
-                f"{site}: with hazard detection, P(landed) one-sided 95 % lower bound",
-                hazard["clopper_pearson_lower_95"],
-                "diagnostic (what would make it safer; same samples)",
-                None,
+        upgrades = {key: _with_upgrade(site, result, n, seed, up) for key, up in cells.UPGRADES.items()}
+        for key, up in upgrades.items():
+            upgrade_rows.append((site, _UPGRADE_LABELS[key], n, k / n, *up.values()))
+            checks.append(
+                Check(
+                    f"{site}: with {_UPGRADE_LABELS[key]}, P(landed) one-sided 95 % lower bound",
+                    up["clopper_pearson_lower_95"],
+                    "diagnostic (what would make it safer; same samples)",
+                    None,
+                )
             )
-        )
         data[site] = {
-            "hazard_detection": hazard,
+            **upgrades,
             "n": n,
             "landed": k,
             "p_landed": k / n,
@@ -259,10 +266,14 @@ def run(sizes: Sizes) -> SectionResult:
                 summary_rows,
             ),
             Table.of(
-                "What would make it safer: the same samples with hazard detection and avoidance "
-                f"({', '.join(f'{k} = {v:g}' for k, v in cells.HAZARD_DETECTION)}, other settings at their defaults)",
-                ("site", "n", "P(landed) without", *_HAZARD_COLUMNS),
-                hazard_rows,
+                "What would make it safer: the same samples with each upgrade ("
+                + "; ".join(
+                    f"{_UPGRADE_LABELS[key]}: {', '.join(f'{p} = {v:g}' for p, v in up)}"
+                    for key, up in cells.UPGRADES.items()
+                )
+                + "; other settings at their defaults)",
+                ("site", "upgrade", "n", "P(landed) without", *_UPGRADE_COLUMNS),
+                upgrade_rows,
             ),
             Table.of("Failures by touchdown mode", ("site", "outcome", "mode", "count"), mode_rows),
             Table.of(
@@ -300,9 +311,11 @@ def run(sizes: Sizes) -> SectionResult:
             "Target: the one-sided 95 % Clopper-Pearson lower bound on P(landed) >= 0.99. Reported, not enforced: "
             "the command succeeds either way.",
             "Times are seconds after powered-descent initiation; speeds at contact (empty without contact).",
-            "Hazard detection: the working system (a Hakuto-R-class suite) has none; the comparison flies the same "
-            "samples with a lidar scan in the terminal descent and a divert to the nearest spot measured safe "
-            "(riskengine.core.hazard_avoidance). fixed / broke: samples that land only with / only without it.",
+            "Upgrades: the working system (a Hakuto-R-class suite) has no hazard detection and a 3 km rangefinder; "
+            "the comparison flies the same samples with a lidar scan in the terminal descent and a divert to the "
+            "nearest spot measured safe (riskengine.core.hazard_avoidance), then with that and a rangefinder "
+            "reaching 5 km (Navigation Doppler Lidar class). fixed / broke: samples that land only with / only "
+            "without the upgrade.",
             "Mechanisms: each failure not named by its touchdown (ground beyond the operational tilt, dynamic "
             "tip-over) is flown again with one group of its dispersions removed (the registry section's "
             "parameters at their undispersed values; every other draw and the noise stream unchanged), and at "

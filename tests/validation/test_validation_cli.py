@@ -46,8 +46,9 @@ def test_validate_writes_the_report_and_prints_the_summary(tmp_path, capsys):
         assert d["n"] == 64 and sum(d["counts"].values()) == 64, site
         assert len(d["failures"]) == 64 - d["landed"]
         assert d["clopper_pearson_lower_95"] <= d["p_landed"]
-        h = d["hazard_detection"]  # the same samples with hazard detection, paired
-        assert h["fixed"] + round(d["p_landed"] * 64) - h["broke"] == round(h["p_landed"] * 64), h
+        for key in ("hazard_detection", "hazard_detection_and_5km_rangefinder"):
+            h = d[key]  # the same samples with the upgrade, paired
+            assert h["fixed"] + round(d["p_landed"] * 64) - h["broke"] == round(h["p_landed"] * 64), (key, h)
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 1  # the monotonicity plot
 
