@@ -180,6 +180,12 @@ def terminal_accel(
     return g.terminal_velocity_gain_per_s * (v_ref - v)
 
 
+def terminal_null_time_s(g: GuidanceParams, v_h: Array, g_mps2: Array) -> Array:
+    """Time the terminal tilt limit takes to null a horizontal speed ``v_h`` holding the vertical at
+    hover, ``v_h / (g tan(terminal tilt))``, s."""
+    return v_h / jnp.maximum(g_mps2 * jnp.tan(jnp.deg2rad(g.terminal_max_tilt_deg)), 1e-6)
+
+
 def descend_while_braking(g: GuidanceParams, height_m: Array, v_h: Array, g_mps2: Array) -> Array:
     """Sink rate (m/s, >= 0) that brings a lander at ``height_m`` moving ``v_h`` horizontally to the low
     gate's height no sooner than the terminal tilt limit nulls that speed, ``(h - h_gate) / t_null`` with
@@ -192,7 +198,7 @@ def descend_while_braking(g: GuidanceParams, height_m: Array, v_h: Array, g_mps2
     (hover flow for the null, then for the descent); descending while braking spends it once. The
     terminal tilt is the conservative rate: above the gate the approach's tilt limit applies
     (``max_tilt_rad``) and nulls the speed sooner, so the lander arrives at the gate slower than it may."""
-    null_s = v_h / jnp.maximum(g_mps2 * jnp.tan(jnp.deg2rad(g.terminal_max_tilt_deg)), 1e-6)
+    null_s = terminal_null_time_s(g, v_h, g_mps2)
     return jnp.maximum(height_m - g.low_gate_altitude_m, 0.0) / jnp.maximum(null_s, 1e-3)
 
 
@@ -225,7 +231,7 @@ def vertical_arrived(
     approach (with the full ``|v_gate| t_go`` it handed over ~650 m above the gate); the horizontal test
     keeps a lander still fast, far out, on its approach."""
     rate = -g.low_gate_vertical_speed_mps  # the gate's sink rate, > 0
-    null_s = v_h / jnp.maximum(g_mps2 * jnp.tan(jnp.deg2rad(g.terminal_max_tilt_deg)), 1e-6)
+    null_s = terminal_null_time_s(g, v_h, g_mps2)
     ahead = height - g.low_gate_altitude_m <= VERTICAL_AHEAD_FRACTION * rate * t_go
     return (v_up >= -rate) & ahead & (null_s <= t_go)
 
